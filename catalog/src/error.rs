@@ -1,0 +1,57 @@
+use thiserror::Error;
+
+/// Result alias for catalogue operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the catalogue.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// The requested object does not exist (or is not visible to the caller).
+    #[error("{kind} not found: {key}")]
+    NotFound {
+        /// What was looked for ("dataset", "version", …).
+        kind: &'static str,
+        /// The key it was looked up by.
+        key: String,
+    },
+    /// A unique name is already taken.
+    #[error("{kind} already exists: {key}")]
+    Conflict {
+        /// What collided ("dataset", …).
+        kind: &'static str,
+        /// The colliding key.
+        key: String,
+    },
+    /// Input that breaks a rule of the domain model.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field at fault.
+        field: &'static str,
+        /// Why it is rejected.
+        reason: String,
+    },
+    /// A state change that the workflow does not allow.
+    #[error("{0}")]
+    State(String),
+    /// The catalogue URL is not one we can connect to.
+    #[error("unsupported catalogue URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    /// The database failed.
+    #[error("catalogue database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Running the schema migrations failed.
+    #[error("catalogue migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored JSON document could not be decoded.
+    #[error("corrupt catalogue record: {0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub(crate) fn not_found(kind: &'static str, key: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            key: key.to_string(),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Gongkai's catalogue: the domain model (agencies, datasets, versions, columns,
+//! users, tokens, audit events) and the metadata store that keeps it.
+//!
+//! The store runs on SQLite (embedded default) or PostgreSQL (multi-node). Both
+//! backends execute the same SQL through sqlx's `Any` driver, so one test suite
+//! covers both; only the schema migrations differ per backend.
+#![warn(missing_docs)]
+
+mod error;
+pub mod model;
+mod store;
+pub mod token;
+
+pub use error::{Error, Result};
+pub use model::*;
+pub use store::{Backend, Catalog, NewVersion};

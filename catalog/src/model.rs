@@ -1,0 +1,274 @@
+//! The domain model: what the catalogue knows about datasets and their versions.
+
+use serde::{Deserialize, Serialize};
+
+/// Lifecycle of a dataset as the public sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetStatus {
+    /// Created, nothing published yet: invisible to the public.
+    Draft,
+    /// At least one version is published.
+    Published,
+    /// Taken down: listed with its reason, serves no data.
+    Withdrawn,
+}
+
+/// Lifecycle of one version of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VersionStatus {
+    /// Ingested, waiting for review and publication: private.
+    Draft,
+    /// The current public version.
+    Published,
+    /// Was published; a newer version replaced it. Still served by number.
+    Superseded,
+}
+
+macro_rules! text_enum {
+    ($ty:ty { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            /// The snake_case name stored in the catalogue and shown in APIs.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text),+ }
+            }
+        }
+        impl std::str::FromStr for $ty {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> crate::Result<Self> {
+                match s {
+                    $($text => Ok(Self::$variant),)+
+                    other => Err(crate::Error::Corrupt(format!(
+                        "unknown {} {other:?}", stringify!($ty)
+                    ))),
+                }
+            }
+        }
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(DatasetStatus { Draft => "draft", Published => "published", Withdrawn => "withdrawn" });
+text_enum!(VersionStatus { Draft => "draft", Published => "published", Superseded => "superseded" });
+text_enum!(Role { Editor => "editor", Reviewer => "reviewer", Admin => "admin" });
+
+impl VersionStatus {
+    /// Whether data of a version in this state may be served to the public.
+    pub fn is_public(self) -> bool {
+        matches!(self, VersionStatus::Published | VersionStatus::Superseded)
+    }
+}
+
+/// A dataset (数据集): the stable identity under which versions are published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Internal numeric id; object keys use it so slugs can change.
+    pub id: i64,
+    /// URL and SQL name: lowercase ASCII letters, digits, `_` and `-`.
+    pub slug: String,
+    /// Title (usually Chinese).
+    pub title: String,
+    /// Free-text description.
+    pub description: Option<String>,
+    /// Slug of the publishing agency, if any.
+    pub agency: Option<String>,
+    /// Public lifecycle status.
+    pub status: DatasetStatus,
+    /// Number of the current published version.
+    pub latest_version: Option<i64>,
+    /// When the dataset was created (RFC 3339).
+    pub created_at: String,
+    /// Last metadata or publication change (RFC 3339).
+    pub updated_at: String,
+    /// When the first version was published (RFC 3339).
+    pub published_at: Option<String>,
+}
+
+/// What an agency supplies to create a dataset.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NewDataset {
+    /// See [`Dataset::slug`].
+    pub slug: String,
+    /// See [`Dataset::title`].
+    pub title: String,
+    /// See [`Dataset::description`].
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Agency slug; must exist when given.
+    #[serde(default)]
+    pub agency: Option<String>,
+}
+
+/// One column of a version's data dictionary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// ASCII snake_case name used in SQL and in the Parquet schema.
+    pub name: String,
+    /// Original header path, one element per header level (e.g. `["基本支出", "人员经费"]`).
+    pub path: Vec<String>,
+    /// Arrow data type as arrow displays it (`Int64`, `Decimal128(18, 2)`, `Date32`, `Utf8`).
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Unit of the values (万元, %, μg/m³ …).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Human description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Kind of personal information detected, if any.
+    #[serde(default)]
+    pub pii: Option<String>,
+    /// Redaction applied before publication, if any.
+    #[serde(default)]
+    pub action: Option<String>,
+}
+
+/// A version (版本) of a dataset: one ingested upload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Version {
+    /// The dataset it belongs to.
+    pub dataset_id: i64,
+    /// 1, 2, 3 … within the dataset.
+    pub number: i64,
+    /// Lifecycle status.
+    pub status: VersionStatus,
+    /// File name as uploaded.
+    pub original_name: String,
+    /// Private object key of the raw upload (None once deleted by retention).
+    #[serde(skip_serializing)]
+    pub raw_key: Option<String>,
+    /// Private object key of the draft Parquet.
+    #[serde(skip_serializing)]
+    pub draft_key: Option<String>,
+    /// Public object key of the published Parquet.
+    #[serde(skip_serializing)]
+    pub public_key: Option<String>,
+    /// Data rows.
+    pub rows: i64,
+    /// Size of the Parquet file in bytes.
+    pub bytes: i64,
+    /// SHA-256 of the Parquet file (hex): the strong ETag of its downloads.
+    pub sha256: String,
+    /// Data dictionary.
+    pub columns: Vec<Column>,
+    /// The ingest report (shape, columns, warnings) as produced by ingest.
+    pub report: serde_json::Value,
+    /// Why this version exists.
+    pub change_note: Option<String>,
+    /// Who uploaded it.
+    pub created_by: String,
+    /// When it was ingested (RFC 3339).
+    pub created_at: String,
+    /// Who published it.
+    pub published_by: Option<String>,
+    /// When it was published (RFC 3339).
+    pub published_at: Option<String>,
+}
+
+/// Roles a user can hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Uploads and edits drafts.
+    Editor,
+    /// Reviews and publishes.
+    Reviewer,
+    /// Manages the platform.
+    Admin,
+}
+
+/// The authenticated caller behind a token.
+#[derive(Debug, Clone, Serialize)]
+pub struct Principal {
+    /// User name.
+    pub user: String,
+    /// Role held.
+    pub role: Role,
+    /// Agency slug the role applies to (None for platform admins).
+    pub agency: Option<String>,
+}
+
+/// A published version as the query engine registers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedTable {
+    /// Dataset slug (the SQL table name).
+    pub slug: String,
+    /// Dataset id.
+    pub dataset_id: i64,
+    /// Version number.
+    pub version: i64,
+    /// Whether this is the dataset's current version.
+    pub is_latest: bool,
+    /// Public object key of the Parquet file.
+    pub key: String,
+}
+
+/// One entry of the append-only audit log.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEvent {
+    /// Sequence number.
+    pub id: i64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Who (user name, or `system`).
+    pub actor: String,
+    /// What (`dataset.create`, `version.publish`, …).
+    pub action: String,
+    /// On what (`dataset:slug`, `dataset:slug@v2`, …).
+    pub subject: String,
+    /// Before/after and other details.
+    pub details: serde_json::Value,
+}
+
+/// Checks a dataset slug: 1–64 chars of `a-z0-9_-`, starting with a letter or digit.
+pub fn validate_slug(slug: &str) -> crate::Result<()> {
+    let ok_chars = slug
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    let ok_start = slug
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if slug.is_empty() || slug.len() > 64 || !ok_chars || !ok_start || slug.contains('@') {
+        return Err(crate::Error::Invalid {
+            field: "slug",
+            reason: format!(
+                "{slug:?} must be 1–64 characters of lowercase a-z, 0-9, '_' or '-', starting with a letter or digit"
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert!(validate_slug("budget-2023").is_ok());
+        assert!(validate_slug("a").is_ok());
+        assert!(validate_slug("").is_err());
+        assert!(validate_slug("Budget").is_err());
+        assert!(validate_slug("-x").is_err());
+        assert!(validate_slug("预算").is_err());
+        assert!(validate_slug(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn status_text_round_trips() {
+        for s in [
+            VersionStatus::Draft,
+            VersionStatus::Published,
+            VersionStatus::Superseded,
+        ] {
+            assert_eq!(s.as_str().parse::<VersionStatus>().unwrap(), s);
+        }
+        assert!("bogus".parse::<DatasetStatus>().is_err());
+    }
+}

@@ -1,0 +1,434 @@
+//! Table shape detection: where the table sits inside a sheet.
+//!
+//! Agency sheets put a title and a unit line (`单位：万元`) above the table, one
+//! or more header rows (merged cells for groups such as `基本支出` over
+//! `人员经费`/`公用经费`), a totals row (`合计`) first or last, blank rows and
+//! footnotes (`注：…`, `制表人：…`) below. This module finds each part.
+
+use crate::read::{Cell, Sheet};
+use crate::text::{compact, normalize, parse_date, parse_number, unit_line};
+use serde::Serialize;
+
+/// Where the parts of a table are, as 0-based row indices in the sheet as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct Shape {
+    /// Title rows' text, joined.
+    pub title: Option<String>,
+    /// Unit from a unit line, applying to numeric columns without their own unit.
+    pub unit: Option<String>,
+    /// First and last header row; `None` when the table has no header.
+    pub header_rows: Option<(usize, usize)>,
+    /// Columns with their source index and header path.
+    pub columns: Vec<ShapeColumn>,
+    /// Rows holding data.
+    pub data_rows: Vec<usize>,
+    /// Totals rows (合计/总计/小计), excluded from the data.
+    pub totals_rows: Vec<usize>,
+    /// Footnotes (row, text), excluded from the data.
+    pub footnotes: Vec<(usize, String)>,
+    /// Preamble rows above the header that are not title or unit (e.g. 编制单位).
+    pub preamble: Vec<(usize, String)>,
+    /// Blank rows skipped inside the table.
+    pub blank_rows: usize,
+}
+
+/// A column as found in the sheet.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShapeColumn {
+    /// 0-based column index in the sheet.
+    pub index: usize,
+    /// Header path, one element per header level, merged groups expanded.
+    pub path: Vec<String>,
+}
+
+const FOOTNOTE_PREFIXES: &[&str] = &[
+    "注",
+    "说明",
+    "备注:",
+    "备注：",
+    "资料来源",
+    "数据来源",
+    "来源:",
+    "来源：",
+    "制表",
+    "填表",
+    "填报人",
+    "审核",
+    "负责人",
+    "单位负责人",
+    "统计负责人",
+    "联系人",
+    "联系电话",
+    "报出日期",
+    "填报日期",
+    "打印",
+];
+
+fn is_footnote_text(t: &str) -> bool {
+    let c = compact(t);
+    FOOTNOTE_PREFIXES.iter().any(|p| c.starts_with(p)) || c.starts_with('*') || c.starts_with('※')
+}
+
+/// `合计`, `总计`, `小计`, `全市合计`, `合 计` …
+pub fn is_totals_text(t: &str) -> bool {
+    let c = compact(t);
+    let c = c.trim_end_matches([':', '：']);
+    matches!(
+        c,
+        "合计" | "总计" | "小计" | "共计" | "累计" | "总合计" | "全部合计" | "总数" | "合计数"
+    ) || (c.chars().count() <= 8 && (c.ends_with("合计") || c.ends_with("总计")))
+        || c.eq_ignore_ascii_case("total")
+        || c.eq_ignore_ascii_case("grandtotal")
+        || c.eq_ignore_ascii_case("subtotal")
+}
+
+fn cell_at(rows: &[Vec<Cell>], r: usize, c: usize) -> &Cell {
+    rows.get(r)
+        .and_then(|row| row.get(c))
+        .unwrap_or(&Cell::Empty)
+}
+
+fn is_numeric(cell: &Cell) -> bool {
+    match cell {
+        Cell::Number(_) | Cell::Int(_) | Cell::DateTime(_) => true,
+        Cell::Text(t) => parse_number(t).is_some() || parse_date(t, false).is_some(),
+        _ => false,
+    }
+}
+
+struct RowStats {
+    distinct: usize,
+    numeric: usize,
+    filled: usize,
+    texts: Vec<String>,
+}
+
+fn stats(row: &[Cell]) -> RowStats {
+    let mut texts: Vec<String> = Vec::new();
+    let mut numeric = 0;
+    let mut filled = 0;
+    for cell in row {
+        if cell.is_blank() {
+            continue;
+        }
+        filled += 1;
+        if is_numeric(cell) {
+            numeric += 1;
+        }
+        let t = normalize(&cell.display());
+        if !texts.contains(&t) {
+            texts.push(t);
+        }
+    }
+    RowStats {
+        distinct: texts.len(),
+        numeric,
+        filled,
+        texts,
+    }
+}
+
+/// Copies each merged region's value into all its cells; returns the grid and
+/// for each row whether it holds a horizontal merge.
+fn expand_merges(sheet: &Sheet) -> (Vec<Vec<Cell>>, Vec<bool>) {
+    let mut rows = sheet.rows.clone();
+    let mut horizontal = vec![false; rows.len()];
+    for m in &sheet.merges {
+        let value = cell_at(&rows, m.start.0, m.start.1).clone();
+        // Guard against absurd regions from corrupt files.
+        if m.end.0 >= rows.len() || m.end.1 > m.start.1 + 10_000 {
+            continue;
+        }
+        for r in m.start.0..=m.end.0 {
+            if m.end.1 > m.start.1 {
+                horizontal[r] = true;
+            }
+            let row = &mut rows[r];
+            if row.len() <= m.end.1 {
+                row.resize(m.end.1 + 1, Cell::Empty);
+            }
+            for cell in &mut row[m.start.1..=m.end.1] {
+                *cell = value.clone();
+            }
+        }
+    }
+    (rows, horizontal)
+}
+
+/// Finds the table in a sheet; `None` when the sheet holds no table.
+pub fn detect(sheet: &Sheet) -> Option<Shape> {
+    let (rows, horizontal_merge) = expand_merges(sheet);
+    let stats: Vec<RowStats> = rows.iter().map(|r| stats(r)).collect();
+    let width = stats.iter().map(|s| s.distinct).max().unwrap_or(0);
+    if width == 0 {
+        return None;
+    }
+    let ncols = rows.iter().map(Vec::len).max().unwrap_or(0);
+
+    // 1. Preamble: title rows, unit line, notes above the header.
+    let mut title: Vec<String> = Vec::new();
+    let mut unit: Option<String> = None;
+    let mut preamble = Vec::new();
+    let mut r = 0;
+    let wide = |s: &RowStats| s.distinct >= 2.max(width.div_ceil(2)) || s.distinct == width;
+    while r < rows.len() {
+        let s = &stats[r];
+        if s.filled == 0 {
+            r += 1;
+            continue;
+        }
+        let unit_here = s.texts.iter().find_map(|t| unit_line(t));
+        if let Some(u) = unit_here.filter(|_| !wide(s) || s.distinct <= 3) {
+            unit = Some(u);
+            for t in &s.texts {
+                if unit_line(t).is_none() {
+                    preamble.push((r, t.clone()));
+                }
+            }
+            r += 1;
+            continue;
+        }
+        if wide(s) && width >= 2 {
+            break;
+        }
+        if width == 1 {
+            break;
+        }
+        if title.is_empty() && s.distinct == 1 && preamble.is_empty() {
+            title.push(s.texts[0].clone());
+        } else {
+            preamble.push((r, s.texts.join(" ")));
+        }
+        r += 1;
+    }
+    if r >= rows.len() {
+        return None;
+    }
+
+    // 2. Header rows: the first wide row, plus continuation rows below it.
+    let h0 = r;
+    let headerless = stats[h0].numeric * 2 > stats[h0].filled
+        && stats.get(h0 + 1).is_some_and(|n| n.numeric * 2 > n.filled);
+    let mut grid = rows.clone();
+    let mut h1 = h0;
+    if !headerless {
+        while h1 + 1 < rows.len() && h1 - h0 < 4 {
+            let next = h1 + 1;
+            let ns = &stats[next];
+            if ns.filled == 0 || ns.numeric > 0 || is_totals_row(&grid[next]) {
+                break;
+            }
+            let spans = (0..ncols).any(|c| {
+                let here = cell_at(&grid, h1, c);
+                let right = cell_at(&grid, h1, c + 1);
+                let below = cell_at(&grid, next, c);
+                (!here.is_blank() && here == right && !cell_at(&grid, next, c + 1).is_blank())
+                    || (here.is_blank()
+                        && !below.is_blank()
+                        && (0..c).any(|l| !cell_at(&grid, h1, l).is_blank()))
+            }) || horizontal_merge.get(h1).copied().unwrap_or(false);
+            let has_gaps = ns.filled < stats[h1].filled
+                || (0..ncols).any(|c| {
+                    !cell_at(&grid, h1, c).is_blank() && cell_at(&grid, next, c).is_blank()
+                });
+            if !(spans && has_gaps) {
+                break;
+            }
+            // Fill group headers rightwards over their sub-columns (CSV has no merges).
+            for c in 1..ncols {
+                if cell_at(&grid, h1, c).is_blank()
+                    && !cell_at(&grid, h1, c - 1).is_blank()
+                    && !cell_at(&grid, next, c).is_blank()
+                    && !cell_at(&grid, next, c - 1).is_blank()
+                {
+                    let v = cell_at(&grid, h1, c - 1).clone();
+                    if let Some(row) = grid.get_mut(h1) {
+                        if row.len() <= c {
+                            row.resize(c + 1, Cell::Empty);
+                        }
+                        row[c] = v;
+                    }
+                }
+            }
+            h1 = next;
+        }
+    }
+
+    // 3. Data, totals, footnotes.
+    let first_data = if headerless { h0 } else { h1 + 1 };
+    let mut data_rows = Vec::new();
+    let mut totals_rows = Vec::new();
+    let mut footnotes = Vec::new();
+    let mut blank_rows = 0;
+    for r in first_data..rows.len() {
+        let s = &stats[r];
+        if s.filled == 0 {
+            blank_rows += 1;
+            continue;
+        }
+        let first_text = rows[r]
+            .iter()
+            .find(|c| !c.is_blank())
+            .map(Cell::display)
+            .unwrap_or_default();
+        if is_footnote_text(&first_text) && s.distinct <= 3 {
+            footnotes.push((r, s.texts.join(" ")));
+            continue;
+        }
+        if s.distinct <= 2 && s.texts.iter().any(|t| unit_line(t).is_some()) {
+            if unit.is_none() {
+                unit = s.texts.iter().find_map(|t| unit_line(t));
+            }
+            footnotes.push((r, s.texts.join(" ")));
+            continue;
+        }
+        if is_totals_row(&rows[r]) {
+            totals_rows.push(r);
+            continue;
+        }
+        data_rows.push(r);
+    }
+    // Trailing one-cell text rows below the data are notes, not records.
+    while let Some(&last) = data_rows.last() {
+        let s = &stats[last];
+        if width >= 3 && s.distinct == 1 && s.numeric == 0 && s.texts[0].chars().count() > 4 {
+            footnotes.push((last, s.texts[0].clone()));
+            data_rows.pop();
+        } else {
+            break;
+        }
+    }
+    footnotes.sort_by_key(|f| f.0);
+    blank_rows -= trailing_blank(&rows, data_rows.last().copied());
+
+    // 4. Columns: a header path or at least one data value.
+    let mut columns = Vec::new();
+    for c in 0..ncols {
+        let mut path: Vec<String> = Vec::new();
+        if !headerless {
+            for h in h0..=h1 {
+                let t = normalize(&cell_at(&grid, h, c).display());
+                if !t.is_empty() && path.last() != Some(&t) {
+                    path.push(t);
+                }
+            }
+        }
+        let has_data = data_rows.iter().any(|&r| !cell_at(&rows, r, c).is_blank());
+        if !path.is_empty() || has_data {
+            columns.push(ShapeColumn { index: c, path });
+        }
+    }
+    if columns.is_empty() {
+        return None;
+    }
+    Some(Shape {
+        title: (!title.is_empty()).then(|| title.join(" ")),
+        unit,
+        header_rows: (!headerless).then_some((h0, h1)),
+        columns,
+        data_rows,
+        totals_rows,
+        footnotes,
+        preamble,
+        blank_rows,
+    })
+}
+
+fn trailing_blank(rows: &[Vec<Cell>], last_data: Option<usize>) -> usize {
+    let Some(last) = last_data else { return 0 };
+    rows[last + 1..]
+        .iter()
+        .filter(|r| r.iter().all(Cell::is_blank))
+        .count()
+}
+
+fn is_totals_row(row: &[Cell]) -> bool {
+    row.iter()
+        .filter(|c| !c.is_blank())
+        .take(3)
+        .any(|c| matches!(c, Cell::Text(t) if is_totals_text(t)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sheet(csv: &str) -> Sheet {
+        Sheet {
+            name: "Sheet1".into(),
+            hidden: false,
+            rows: csv
+                .lines()
+                .map(|l| {
+                    l.split(',')
+                        .map(|c| {
+                            if c.is_empty() {
+                                Cell::Empty
+                            } else {
+                                Cell::Text(c.into())
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+            merges: vec![],
+        }
+    }
+
+    #[test]
+    fn title_unit_two_level_header_totals_footnote() {
+        let s = sheet(
+            "2023年部门预算支出表,,,,,\n单位:万元,,,,,\n科目编码,科目名称,合计,基本支出,基本支出,项目支出\n\
+             ,,,人员经费,公用经费,\n,合计,300,100,100,100\n201,一般公共服务,150,50,50,50\n\
+             20101,人大事务,150,50,50,50\n,,,,,\n注：本表为示例。,,,,,",
+        );
+        let shape = detect(&s).unwrap();
+        assert_eq!(shape.title.as_deref(), Some("2023年部门预算支出表"));
+        assert_eq!(shape.unit.as_deref(), Some("万元"));
+        assert_eq!(shape.header_rows, Some((2, 3)));
+        assert_eq!(shape.data_rows, vec![5, 6]);
+        assert_eq!(shape.totals_rows, vec![4]);
+        assert_eq!(shape.footnotes.len(), 1);
+        let paths: Vec<_> = shape.columns.iter().map(|c| c.path.join("/")).collect();
+        assert_eq!(
+            paths,
+            [
+                "科目编码",
+                "科目名称",
+                "合计",
+                "基本支出/人员经费",
+                "基本支出/公用经费",
+                "项目支出"
+            ]
+        );
+    }
+
+    #[test]
+    fn group_header_with_blank_continuation_cell() {
+        let s = sheet("地区,基本支出,,备注\n,人员经费,公用经费,\n城关镇,1,2,x\n");
+        let shape = detect(&s).unwrap();
+        assert_eq!(shape.header_rows, Some((0, 1)));
+        let paths: Vec<_> = shape.columns.iter().map(|c| c.path.join("/")).collect();
+        assert_eq!(
+            paths,
+            ["地区", "基本支出/人员经费", "基本支出/公用经费", "备注"]
+        );
+    }
+
+    #[test]
+    fn plain_table() {
+        let s = sheet("姓名,金额\n张三,1\n李四,2\n");
+        let shape = detect(&s).unwrap();
+        assert_eq!(shape.header_rows, Some((0, 0)));
+        assert_eq!(shape.data_rows, vec![1, 2]);
+        assert!(shape.title.is_none());
+    }
+
+    #[test]
+    fn text_only_rows_below_a_header_are_data() {
+        let s = sheet("文号,名称,类别\n罚字1号,某公司,警告\n罚字2号,某厂,罚款\n");
+        let shape = detect(&s).unwrap();
+        assert_eq!(shape.header_rows, Some((0, 0)));
+        assert_eq!(shape.data_rows, vec![1, 2]);
+    }
+}

@@ -1,0 +1,455 @@
+//! From detected shapes and typed columns to one Arrow table and its report.
+
+use crate::naming::unique_names;
+use crate::read::{Cell, Sheet, Workbook};
+use crate::report::{
+    ColumnReport, Report, SheetReport, TotalsCheck, TotalsColumn, Warning, column_letter,
+};
+use crate::shape::{Shape, detect};
+use crate::text::{normalize, split_header_unit};
+use crate::typing::{Kind, TypedColumn, Values, type_column};
+use crate::{Error, IngestOptions, Result};
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray,
+    TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Field-metadata keys carried in the Parquet/Arrow schema.
+pub mod meta {
+    /// JSON array of the original header path.
+    pub const PATH: &str = "gongkai:path";
+    /// Unit of the values.
+    pub const UNIT: &str = "gongkai:unit";
+    /// integer | decimal | date | boolean | code | string.
+    pub const KIND: &str = "gongkai:kind";
+}
+
+/// The result of ingesting a file: the table to publish and the report.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    /// The table (one batch), columns named in ASCII snake_case.
+    pub batch: RecordBatch,
+    /// What was detected.
+    pub report: Report,
+}
+
+struct SheetTable<'a> {
+    sheet: &'a Sheet,
+    shape: Shape,
+}
+
+/// Detects, types and assembles the table of a read workbook.
+pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<Ingested> {
+    let mut warnings: Vec<Warning> = workbook
+        .notes
+        .iter()
+        .map(|n| Warning {
+            code: "read_note".into(),
+            sheet: None,
+            row: None,
+            column: None,
+            header: None,
+            message: n.clone(),
+        })
+        .collect();
+    let hidden_sheets: Vec<String> = workbook
+        .sheets
+        .iter()
+        .filter(|s| s.hidden)
+        .map(|s| s.name.clone())
+        .collect();
+    for name in &hidden_sheets {
+        warnings.push(Warning {
+            code: "hidden_sheet".into(),
+            sheet: Some(name.clone()),
+            row: None,
+            column: None,
+            header: None,
+            message: format!("sheet {name:?} is hidden; it is not published"),
+        });
+    }
+    if let Some(wanted) = &options.sheet
+        && !workbook.sheets.iter().any(|s| &s.name == wanted)
+    {
+        return Err(Error::NoSuchSheet {
+            file: file.to_string(),
+            sheet: wanted.clone(),
+            available: workbook
+                .sheets
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let tables: Vec<SheetTable> = workbook
+        .sheets
+        .iter()
+        .filter(|s| !s.hidden || options.sheet.as_ref() == Some(&s.name))
+        .filter_map(|sheet| detect(sheet).map(|shape| SheetTable { sheet, shape }))
+        .collect();
+
+    let mut sheet_reports = Vec::new();
+    for t in &tables {
+        sheet_reports.push(sheet_report(t));
+    }
+
+    // The published table: the chosen sheet, or the first sheet with data plus
+    // every later sheet with the same header paths (one sheet per township…).
+    let paths_of = |t: &SheetTable| {
+        t.shape
+            .columns
+            .iter()
+            .map(|c| c.path.clone())
+            .collect::<Vec<_>>()
+    };
+    let main = match &options.sheet {
+        Some(name) => tables.iter().position(|t| &t.sheet.name == name),
+        None => tables.iter().position(|t| !t.shape.data_rows.is_empty()),
+    };
+    let Some(main) = main else {
+        return Err(Error::NoTable {
+            file: file.to_string(),
+            detail: "no table with data rows was found in any visible sheet".into(),
+        });
+    };
+    let main_paths = paths_of(&tables[main]);
+    let used: Vec<&SheetTable> = if options.sheet.is_some() {
+        vec![&tables[main]]
+    } else {
+        tables
+            .iter()
+            .filter(|t| paths_of(t) == main_paths && !t.shape.data_rows.is_empty())
+            .collect()
+    };
+    for t in tables
+        .iter()
+        .filter(|t| !used.iter().any(|u| std::ptr::eq(*u, *t)))
+    {
+        if !t.shape.data_rows.is_empty() {
+            warnings.push(Warning {
+                code: "other_table".into(),
+                sheet: Some(t.sheet.name.clone()),
+                row: None,
+                column: None,
+                header: None,
+                message: format!(
+                    "sheet {:?} holds a differently shaped table; upload it as a separate dataset (choose it with ?sheet=)",
+                    t.sheet.name
+                ),
+            });
+        }
+    }
+
+    let combine = used.len() > 1;
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    if combine {
+        paths.push(vec!["工作表".to_string()]);
+    }
+    paths.extend(main_paths.iter().cloned());
+    let names = unique_names(&paths);
+    let units: Vec<Option<String>> = paths
+        .iter()
+        .map(|p| p.last().and_then(|h| split_header_unit(h).1))
+        .collect();
+    let table_unit = used.iter().find_map(|t| t.shape.unit.clone());
+
+    // Gather cells column by column across the used sheets.
+    let sheet_names: Vec<Cell> = used
+        .iter()
+        .flat_map(|t| {
+            t.shape
+                .data_rows
+                .iter()
+                .map(|_| Cell::Text(t.sheet.name.clone()))
+        })
+        .collect();
+    let locations: Vec<(&str, usize)> = used
+        .iter()
+        .flat_map(|t| {
+            t.shape
+                .data_rows
+                .iter()
+                .map(|&r| (t.sheet.name.as_str(), r))
+        })
+        .collect();
+    let mut columns: Vec<(Vec<&Cell>, Option<usize>)> = Vec::new();
+    if combine {
+        columns.push((sheet_names.iter().collect(), None));
+    }
+    for (ci, _) in main_paths.iter().enumerate() {
+        let cells: Vec<&Cell> = used
+            .iter()
+            .flat_map(|t| {
+                let idx = t.shape.columns[ci].index;
+                t.shape
+                    .data_rows
+                    .iter()
+                    .map(move |&r| t.sheet.rows[r].get(idx).unwrap_or(&Cell::Empty))
+            })
+            .collect();
+        columns.push((cells, Some(tables[main].shape.columns[ci].index)));
+    }
+
+    let mut fields = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    let mut column_reports = Vec::new();
+    for (i, (cells, sheet_col)) in columns.iter().enumerate() {
+        let header = paths[i].last().cloned().unwrap_or_default();
+        let typed = type_column(&header, cells);
+        let unit = column_unit(&typed, units[i].clone(), table_unit.clone());
+        locate(
+            &typed,
+            &names[i],
+            &paths[i],
+            *sheet_col,
+            &locations,
+            &mut warnings,
+        );
+        let (field, array) = to_arrow(&names[i], &paths[i], unit.as_deref(), &typed)?;
+        column_reports.push(column_report(
+            &names[i], &paths[i], unit, &typed, &field, &array,
+        ));
+        fields.push(field);
+        arrays.push(array);
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema, arrays)?;
+
+    Ok(Ingested {
+        report: Report {
+            file: file.to_string(),
+            format: serde_json::to_value(workbook.format)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            encoding: workbook.encoding.clone(),
+            delimiter: workbook.delimiter.map(|d| d.to_string()),
+            sheets: sheet_reports,
+            table_sheets: used.iter().map(|t| t.sheet.name.clone()).collect(),
+            rows: batch.num_rows(),
+            columns: column_reports,
+            hidden_sheets,
+            warnings,
+        },
+        batch,
+    })
+}
+
+fn column_unit(
+    typed: &TypedColumn,
+    header_unit: Option<String>,
+    table_unit: Option<String>,
+) -> Option<String> {
+    if typed.percent {
+        return Some("1 (fraction; was %)".to_string())
+            .filter(|_| header_unit.is_none())
+            .or(header_unit);
+    }
+    match typed.kind {
+        Kind::Decimal { .. } => header_unit.or(table_unit),
+        Kind::Integer => header_unit,
+        _ => None,
+    }
+}
+
+/// Turns misfits and destroyed values into located warnings.
+fn locate(
+    typed: &TypedColumn,
+    name: &str,
+    path: &[String],
+    sheet_col: Option<usize>,
+    locations: &[(&str, usize)],
+    warnings: &mut Vec<Warning>,
+) {
+    const MAX_PER_COLUMN: usize = 50;
+    let header = path.join("/");
+    let mut emit = |code: &str, m: &crate::typing::Misfit| {
+        let (sheet, row) = locations.get(m.index).copied().unwrap_or(("", 0));
+        warnings.push(Warning {
+            code: code.into(),
+            sheet: Some(sheet.to_string()),
+            row: Some(row + 1),
+            column: sheet_col.map(column_letter),
+            header: Some(header.clone()),
+            message: format!("{name}: {:?} {}; stored as null", m.value, m.reason),
+        });
+    };
+    for m in typed.misfits.iter().take(MAX_PER_COLUMN) {
+        emit("value_not_in_type", m);
+    }
+    for m in typed.destroyed.iter().take(MAX_PER_COLUMN) {
+        emit("precision_lost", m);
+    }
+    let extra = typed.misfits.len().saturating_sub(MAX_PER_COLUMN)
+        + typed.destroyed.len().saturating_sub(MAX_PER_COLUMN);
+    if extra > 0 {
+        warnings.push(Warning {
+            code: "more_problems".into(),
+            sheet: None,
+            row: None,
+            column: sheet_col.map(column_letter),
+            header: Some(header.clone()),
+            message: format!("{name}: {extra} more values with problems"),
+        });
+    }
+}
+
+fn to_arrow(
+    name: &str,
+    path: &[String],
+    unit: Option<&str>,
+    typed: &TypedColumn,
+) -> Result<(Field, ArrayRef)> {
+    let (data_type, array): (DataType, ArrayRef) = match (&typed.values, typed.kind) {
+        (Values::Int(v), _) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+        (Values::Decimal(v), Kind::Decimal { precision, scale }) => {
+            let a = Decimal128Array::from(v.clone())
+                .with_precision_and_scale(precision, scale as i8)?;
+            (DataType::Decimal128(precision, scale as i8), Arc::new(a))
+        }
+        (Values::Decimal(v), _) => {
+            let a = Decimal128Array::from(v.clone()).with_precision_and_scale(38, 0)?;
+            (DataType::Decimal128(38, 0), Arc::new(a))
+        }
+        (Values::Date(v), _) => (DataType::Date32, Arc::new(Date32Array::from(v.clone()))),
+        (Values::Timestamp(v), _) => (
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            Arc::new(TimestampMillisecondArray::from(v.clone())),
+        ),
+        (Values::Bool(v), _) => (DataType::Boolean, Arc::new(BooleanArray::from(v.clone()))),
+        (Values::Text(v), _) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
+    };
+    let mut metadata = HashMap::new();
+    metadata.insert(
+        meta::PATH.to_string(),
+        serde_json::to_string(path).unwrap_or_default(),
+    );
+    metadata.insert(meta::KIND.to_string(), typed.kind.name().to_string());
+    if let Some(u) = unit {
+        metadata.insert(meta::UNIT.to_string(), u.to_string());
+    }
+    Ok((
+        Field::new(name, data_type, true).with_metadata(metadata),
+        array,
+    ))
+}
+
+fn column_report(
+    name: &str,
+    path: &[String],
+    unit: Option<String>,
+    typed: &TypedColumn,
+    field: &Field,
+    array: &ArrayRef,
+) -> ColumnReport {
+    let formatter =
+        arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &Default::default()).ok();
+    let mut examples = Vec::new();
+    if let Some(f) = formatter {
+        for i in 0..array.len() {
+            if examples.len() >= 3 {
+                break;
+            }
+            if array.is_valid(i) {
+                let v = f.value(i).to_string();
+                if !examples.contains(&v) {
+                    examples.push(v);
+                }
+            }
+        }
+    }
+    ColumnReport {
+        name: name.to_string(),
+        path: path.to_vec(),
+        data_type: field.data_type().to_string(),
+        kind: typed.kind.name().to_string(),
+        unit,
+        pii: None,
+        nulls: array.null_count(),
+        null_markers: typed.null_markers.clone(),
+        examples,
+    }
+}
+
+/// Per-sheet report (its own columns and types) and totals checks.
+fn sheet_report(t: &SheetTable) -> SheetReport {
+    let shape = &t.shape;
+    let paths: Vec<Vec<String>> = shape.columns.iter().map(|c| c.path.clone()).collect();
+    let names = unique_names(&paths);
+    let mut columns = Vec::new();
+    let mut totals: Vec<TotalsCheck> = shape
+        .totals_rows
+        .iter()
+        .map(|&r| TotalsCheck {
+            row: r + 1,
+            columns: Vec::new(),
+        })
+        .collect();
+    for (ci, col) in shape.columns.iter().enumerate() {
+        let cells: Vec<&Cell> = shape
+            .data_rows
+            .iter()
+            .map(|&r| t.sheet.rows[r].get(col.index).unwrap_or(&Cell::Empty))
+            .collect();
+        let header = col.path.last().cloned().unwrap_or_default();
+        let typed = type_column(&header, &cells);
+        let unit = column_unit(
+            &typed,
+            col.path.last().and_then(|h| split_header_unit(h).1),
+            shape.unit.clone(),
+        );
+        if let Ok((field, array)) = to_arrow(&names[ci], &col.path, unit.as_deref(), &typed) {
+            columns.push(column_report(
+                &names[ci], &col.path, unit, &typed, &field, &array,
+            ));
+        }
+        if matches!(typed.kind, Kind::Decimal { .. } | Kind::Integer) {
+            let sum = sum_of(&typed);
+            for (k, &r) in shape.totals_rows.iter().enumerate() {
+                let cell = t.sheet.rows[r].get(col.index).unwrap_or(&Cell::Empty);
+                let stated = normalize(&cell.display());
+                let Some(stated_num) = crate::text::parse_number(&stated) else {
+                    continue;
+                };
+                let stated_f = stated_num.value.to_f64();
+                totals[k].columns.push(TotalsColumn {
+                    column: names[ci].clone(),
+                    stated,
+                    computed: crate::text::format_excel_number(sum),
+                    matches: (stated_f - sum).abs()
+                        <= 0.005 * stated_f.abs().max(1.0) / 100.0 + 0.01,
+                });
+            }
+        }
+    }
+    SheetReport {
+        name: t.sheet.name.clone(),
+        title: shape.title.clone(),
+        unit: shape.unit.clone(),
+        header_rows: shape.header_rows.map(|(a, b)| [a, b]),
+        data_rows: shape.data_rows.len(),
+        totals,
+        footnotes: shape
+            .footnotes
+            .iter()
+            .map(|(r, t)| (r + 1, t.clone()))
+            .collect(),
+        blank_rows: shape.blank_rows,
+        columns,
+    }
+}
+
+fn sum_of(typed: &TypedColumn) -> f64 {
+    match (&typed.values, typed.kind) {
+        (Values::Int(v), _) => v.iter().flatten().map(|&x| x as f64).sum(),
+        (Values::Decimal(v), Kind::Decimal { scale, .. }) => {
+            v.iter().flatten().map(|&x| x as f64).sum::<f64>() / 10f64.powi(i32::from(scale))
+        }
+        _ => 0.0,
+    }
+}

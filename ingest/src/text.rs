@@ -1,0 +1,449 @@
+//! Text normalisation and value parsers shared by shape detection and typing.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use unicode_normalization::UnicodeNormalization;
+
+/// NFKC (full-width digits and letters become ASCII), zero-width characters
+/// removed, surrounding white space (including the ideographic space) trimmed.
+pub fn normalize(s: &str) -> String {
+    let folded: String = s
+        .nfkc()
+        .filter(|c| {
+            !matches!(
+                c,
+                '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
+            )
+        })
+        .collect();
+    folded.trim().to_string()
+}
+
+/// `normalize` and then every white space removed.
+pub fn compact(s: &str) -> String {
+    normalize(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// Cell contents that mean "no value" in agency tables.
+pub const NULL_MARKERS: &[&str] = &[
+    "—",
+    "——",
+    "–",
+    "-",
+    "--",
+    "－",
+    "..",
+    "...",
+    "…",
+    "……",
+    "x",
+    "X",
+    "/",
+    "／",
+    "N/A",
+    "n/a",
+    "NA",
+    "#N/A",
+    "无数据",
+    "空",
+];
+
+/// If the (normalised) text is a null marker, returns the marker.
+pub fn null_marker(normalized: &str) -> Option<&'static str> {
+    NULL_MARKERS.iter().copied().find(|m| *m == normalized)
+}
+
+/// An exact decimal number: `mantissa × 10^-scale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decimal {
+    /// Unscaled value.
+    pub mantissa: i128,
+    /// Digits after the decimal point.
+    pub scale: u8,
+}
+
+impl Decimal {
+    /// Rescales to a larger scale (exact).
+    pub fn rescale(self, scale: u8) -> Option<i128> {
+        if scale < self.scale {
+            return None;
+        }
+        10i128
+            .checked_pow(u32::from(scale - self.scale))
+            .and_then(|f| self.mantissa.checked_mul(f))
+    }
+
+    /// Number of significant integer digits.
+    pub fn integer_digits(self) -> u32 {
+        let int = (self.mantissa / 10i128.pow(u32::from(self.scale))).unsigned_abs();
+        if int == 0 { 1 } else { int.ilog10() + 1 }
+    }
+
+    /// As f64 (for display and checks only).
+    pub fn to_f64(self) -> f64 {
+        self.mantissa as f64 / 10f64.powi(i32::from(self.scale))
+    }
+}
+
+/// What a numeric-looking cell turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedNumber {
+    /// The value (percentages already divided by 100).
+    pub value: Decimal,
+    /// It carried a `%` sign.
+    pub percent: bool,
+    /// It had leading zeros (`007`): an identifier, not a number.
+    pub leading_zero: bool,
+    /// Digits only, no sign, point or separators (could be a code).
+    pub plain_digits: bool,
+}
+
+/// Parses numbers as agencies write them: full-width digits, thousands
+/// separators, a `元`/`万元` suffix, `¥`, `%`, surrounding spaces.
+/// Scientific notation is not a number here (see [`is_scientific`]).
+pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
+    let s = compact(raw);
+    let mut s = s.as_str();
+    for prefix in ["¥", "￥", "RMB", "人民币"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
+        }
+    }
+    for suffix in ["万元", "亿元", "千元", "元"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            s = rest;
+            break;
+        }
+    }
+    let (s, percent) = match s.strip_suffix('%') {
+        Some(rest) => (rest, true),
+        None => (s, false),
+    };
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let digits = strip_thousands(digits)?;
+    let (int_part, frac_part) = match digits.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (digits.as_str(), ""),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    if !int_part.bytes().all(|b| b.is_ascii_digit())
+        || !frac_part.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    if int_part.len() + frac_part.len() > 36 {
+        return None;
+    }
+    let mut mantissa: i128 = 0;
+    for b in int_part.bytes().chain(frac_part.bytes()) {
+        mantissa = mantissa * 10 + i128::from(b - b'0');
+    }
+    let mut scale = u8::try_from(frac_part.len()).ok()?;
+    if percent {
+        scale = scale.checked_add(2)?;
+    }
+    if negative {
+        mantissa = -mantissa;
+    }
+    Some(ParsedNumber {
+        value: Decimal { mantissa, scale },
+        percent,
+        leading_zero: int_part.len() > 1 && int_part.starts_with('0'),
+        plain_digits: !negative
+            && frac_part.is_empty()
+            && !percent
+            && digits.len() == raw_len_digits(raw),
+    })
+}
+
+fn raw_len_digits(raw: &str) -> usize {
+    compact(raw).len()
+}
+
+/// Removes `1,234,567.89`-style separators; rejects misplaced commas.
+fn strip_thousands(s: &str) -> Option<String> {
+    if !s.contains(',') {
+        return Some(s.to_string());
+    }
+    let (int_part, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let groups: Vec<&str> = int_part.split(',').collect();
+    let first_ok = groups.first().is_some_and(|g| (1..=3).contains(&g.len()));
+    let rest_ok = groups.iter().skip(1).all(|g| g.len() == 3);
+    if !first_ok || !rest_ok {
+        return None;
+    }
+    let mut out = groups.concat();
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
+    Some(out)
+}
+
+/// `4.10102E+17`-style text: what Excel shows for long digit strings.
+pub fn is_scientific(raw: &str) -> bool {
+    let s = compact(raw);
+    let Some((m, e)) = s.split_once(['E', 'e']) else {
+        return false;
+    };
+    let e = e.strip_prefix('+').unwrap_or(e);
+    !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit() || b == b'.') && e.parse::<i32>().is_ok()
+}
+
+/// A magnitude at which an identifier stored as a float has lost digits
+/// (15+ digit integers: resident IDs, bank cards).
+pub fn is_destroyed_identifier(v: f64) -> bool {
+    v.is_finite() && v.abs() >= 1e14 && v.fract() == 0.0
+}
+
+/// Parses a date written the ways agencies write them:
+/// `2023-05-06`, `2023/5/6`, `2023.5.6`, `2023年5月6日`, `20230506`
+/// (the last only when `allow_compact`), with an optional time.
+pub fn parse_date(raw: &str, allow_compact: bool) -> Option<NaiveDateTime> {
+    let s = compact(raw);
+    if allow_compact && s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
+        let d = NaiveDate::parse_from_str(&s, "%Y%m%d").ok()?;
+        return plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
+    }
+    let s = s.replace(['年', '月'], "-").replace(['日', '号'], "");
+    let s = s.replace(['/', '.'], "-");
+    // Date and optional time, split at 'T' or at the first ':' boundary.
+    let (date_part, time_part) = match s.find(['T', ' ']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => match s.find(':') {
+            // "2023-05-0612:30" (space removed by compact): split before hour.
+            Some(i) if i >= 2 && s.as_bytes()[i - 2..i].iter().all(u8::is_ascii_digit) => {
+                (&s[..i - 2], Some(&s[i - 2..]))
+            }
+            _ => (s.as_str(), None),
+        },
+    };
+    let mut parts = date_part.split('-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1000..=9999).contains(&y) {
+        return None;
+    }
+    let date = plausible(NaiveDate::from_ymd_opt(y, m, d)?)?;
+    let time = match time_part {
+        None | Some("") => chrono::NaiveTime::MIN,
+        Some(t) => chrono::NaiveTime::parse_from_str(t, "%H:%M:%S")
+            .or_else(|_| chrono::NaiveTime::parse_from_str(t, "%H:%M"))
+            .ok()?,
+    };
+    Some(date.and_time(time))
+}
+
+fn plausible(d: NaiveDate) -> Option<NaiveDate> {
+    use chrono::Datelike;
+    (1900..=2100).contains(&d.year()).then_some(d)
+}
+
+/// Converts an Excel serial day number (1900 date system) to a date.
+pub fn excel_serial_to_datetime(serial: f64) -> Option<NaiveDateTime> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?.and_hms_opt(0, 0, 0)?;
+    let millis = (serial * 86_400_000.0).round() as i64;
+    base.checked_add_signed(chrono::Duration::milliseconds(millis))
+}
+
+/// Formats an Excel float the way Excel shows it: at most 15 significant
+/// digits, so binary noise (`0.30000000000000004`) disappears.
+pub fn format_excel_number(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{}", v as i64);
+    }
+    let s = format!("{:.*e}", 14, v);
+    match s.parse::<f64>() {
+        Ok(rounded) => {
+            let plain = format!("{rounded}");
+            if plain.contains('e') { s } else { plain }
+        }
+        Err(_) => s,
+    }
+}
+
+/// Splits a unit out of a header: `罚款金额(万元)` → `("罚款金额", Some("万元"))`.
+pub fn split_header_unit(header: &str) -> (String, Option<String>) {
+    let h = header.trim();
+    for (open, close) in [('(', ')'), ('（', '）'), ('[', ']'), ('【', '】')] {
+        if let Some(stripped) = h.strip_suffix(close)
+            && let Some(i) = stripped.rfind(open)
+        {
+            let unit = stripped[i + open.len_utf8()..].trim();
+            if looks_like_unit(unit) {
+                return (stripped[..i].trim().to_string(), Some(unit.to_string()));
+            }
+        }
+    }
+    (h.to_string(), None)
+}
+
+/// Units agencies put in headers and unit lines.
+pub fn looks_like_unit(u: &str) -> bool {
+    const UNITS: &[&str] = &[
+        "元",
+        "万元",
+        "亿元",
+        "千元",
+        "百万元",
+        "%",
+        "‰",
+        "人",
+        "万人",
+        "户",
+        "个",
+        "家",
+        "件",
+        "次",
+        "吨",
+        "万吨",
+        "千克",
+        "公斤",
+        "kg",
+        "t",
+        "公里",
+        "km",
+        "米",
+        "m",
+        "平方米",
+        "m²",
+        "m2",
+        "万平方米",
+        "亩",
+        "公顷",
+        "μg/m³",
+        "ug/m3",
+        "μg/m3",
+        "mg/m³",
+        "mg/m3",
+        "mg/L",
+        "mg/l",
+        "℃",
+        "°C",
+        "天",
+        "日",
+        "小时",
+        "年",
+        "月",
+        "辆",
+        "台",
+        "套",
+        "床",
+        "册",
+        "kWh",
+        "千瓦时",
+        "万千瓦时",
+        "立方米",
+        "m³",
+        "万立方米",
+        "美元",
+        "万美元",
+        "岁",
+    ];
+    let n = normalize(u);
+    UNITS.iter().any(|x| normalize(x) == n)
+}
+
+/// A unit line (`单位：万元`, `金额单位:元`) anywhere in the text; returns the unit.
+pub fn unit_line(text: &str) -> Option<String> {
+    let t = normalize(text);
+    let i = t.find("单位")?;
+    // "编制单位", "填报单位", "所属单位" name an organisation, not a unit.
+    let before = t[..i].chars().last();
+    if matches!(
+        before,
+        Some('制' | '报' | '属' | '用' | '作' | '表' | '建' | '设' | '施')
+    ) {
+        return None;
+    }
+    let rest = t[i + "单位".len()..].trim_start_matches([':', '：', ' ']);
+    let unit: String = rest
+        .chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | ';' | '；' | ')' | '）'))
+        .collect();
+    looks_like_unit(&unit).then_some(unit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn num(s: &str) -> Option<(i128, u8)> {
+        parse_number(s).map(|p| (p.value.mantissa, p.value.scale))
+    }
+
+    #[test]
+    fn numbers_as_agencies_write_them() {
+        assert_eq!(num("1,234.50"), Some((123450, 2)));
+        assert_eq!(num("１２３４．５"), Some((12345, 1)));
+        assert_eq!(num("597.00元"), Some((59700, 2)));
+        assert_eq!(num("90.3%"), Some((903, 3)));
+        assert_eq!(num("-12"), Some((-12, 0)));
+        assert_eq!(num(" 42 "), Some((42, 0)));
+        assert_eq!(num("1,23"), None);
+        assert_eq!(num("abc"), None);
+        assert_eq!(num(""), None);
+        assert_eq!(num("4.10102E+17"), None);
+        assert!(parse_number("007").is_some_and(|p| p.leading_zero));
+        assert!(is_scientific("4.10102E+17"));
+        assert!(!is_scientific("E12345678"));
+    }
+
+    #[test]
+    fn dates_as_agencies_write_them() {
+        let d = |s| parse_date(s, true).map(|d| d.date().to_string());
+        assert_eq!(d("2023-05-06").as_deref(), Some("2023-05-06"));
+        assert_eq!(d("2023/5/6").as_deref(), Some("2023-05-06"));
+        assert_eq!(d("2023年5月6日").as_deref(), Some("2023-05-06"));
+        assert_eq!(d("20230506").as_deref(), Some("2023-05-06"));
+        assert_eq!(d("2023.05.06").as_deref(), Some("2023-05-06"));
+        assert_eq!(d("2023-02-30"), None);
+        assert_eq!(d("注:本表为示例。"), None);
+        assert_eq!(d("2023-05-0612:30").as_deref(), Some("2023-05-06"));
+        assert_eq!(parse_date("20230506", false), None);
+        assert_eq!(
+            excel_serial_to_datetime(45052.0)
+                .map(|d| d.date().to_string())
+                .as_deref(),
+            Some("2023-05-06")
+        );
+    }
+
+    #[test]
+    fn units() {
+        assert_eq!(
+            split_header_unit("罚款金额(万元)"),
+            ("罚款金额".into(), Some("万元".into()))
+        );
+        assert_eq!(
+            split_header_unit("PM2.5(μg/m³)"),
+            ("PM2.5".into(), Some("μg/m³".into()))
+        );
+        assert_eq!(split_header_unit("乡镇(街道)"), ("乡镇(街道)".into(), None));
+        assert_eq!(unit_line("单位:万元").as_deref(), Some("万元"));
+        assert_eq!(unit_line("金额单位：元").as_deref(), Some("元"));
+        assert_eq!(unit_line("编制单位：县财政局"), None);
+    }
+
+    #[test]
+    fn excel_floats_lose_their_noise() {
+        assert_eq!(format_excel_number(0.1 + 0.2), "0.3");
+        assert_eq!(format_excel_number(1234.0), "1234");
+        assert_eq!(format_excel_number(53.3), "53.3");
+    }
+}

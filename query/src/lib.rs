@@ -1,0 +1,20 @@
+//! Gongkai's query service: DataFusion over published, redacted Parquet only.
+//!
+//! Each query gets a fresh, sandboxed `SessionContext`:
+//! - read-only: DDL, DML and statements are rejected at planning
+//!   (`SQLOptions`), URL tables stay off, `generate_series`/`range` are removed;
+//! - bounded: its own memory pool, no spilling to disk, a wall-clock timeout
+//!   that drops (cancels) the running plan, and a cap on returned rows;
+//! - isolated: plans run on a dedicated thread pool, never on the HTTP workers.
+//!
+//! Tables are the catalogue's published versions, registered as listing tables
+//! over the object store: `slug` is the latest version, `"slug@v3"` a pinned one.
+#![warn(missing_docs)]
+
+mod encode;
+mod engine;
+mod error;
+
+pub use encode::{Format, ResultEncoder};
+pub use engine::{Limits, QueryEngine, QueryStream};
+pub use error::{Error, Result};

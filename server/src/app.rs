@@ -1,0 +1,171 @@
+//! Start-up wiring: settings → catalogue, store, engine → router → listener.
+
+use crate::settings::Settings;
+use crate::{examples, routes, storage};
+use anyhow::Context;
+use gongkai_catalog::{Catalog, Role};
+use gongkai_query::{Limits, QueryEngine};
+use object_store::ObjectStore;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Shared state of every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata store.
+    pub catalog: Catalog,
+    /// Object store (raw, drafts, published).
+    pub store: Arc<dyn ObjectStore>,
+    /// SQL engine over published versions.
+    pub engine: Arc<QueryEngine>,
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Opens the catalogue, the object store and the query engine.
+    pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
+        let catalog_url = settings.catalog_url();
+        if catalog_url.starts_with("sqlite:") {
+            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+                format!(
+                    "creating the data directory {}",
+                    settings.data_dir.display()
+                )
+            })?;
+        }
+        let catalog = Catalog::connect(&catalog_url)
+            .await
+            .with_context(|| format!("opening the catalogue at {}", redact_url(&catalog_url)))?;
+        let store = storage::from_url(&settings.store_url())?;
+        let q = &settings.query;
+        let engine = Arc::new(QueryEngine::new(
+            store.clone(),
+            Limits {
+                max_rows: q.max_rows,
+                timeout: Duration::from_secs(q.timeout_secs),
+                memory_per_query: q.memory_mb << 20,
+                max_concurrent: q.max_concurrent,
+                ..Limits::default()
+            },
+        )?);
+        Ok(AppState {
+            catalog,
+            store,
+            engine,
+            settings: Arc::new(settings),
+        })
+    }
+}
+
+/// Hides the password of a database URL for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A built server: bound to its address, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    addr: SocketAddr,
+}
+
+impl Application {
+    /// Opens everything, bootstraps the admin and examples, and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let state = AppState::open(settings).await?;
+        bootstrap_admin(&state).await?;
+        if state.settings.load_examples && state.catalog.count_datasets().await? == 0 {
+            examples::load(&state).await?;
+        }
+        let listener = TcpListener::bind(&state.settings.listen)
+            .await
+            .with_context(|| format!("binding {}", state.settings.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(Application {
+            listener,
+            state,
+            addr,
+        })
+    }
+
+    /// The bound address (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shared state (for tests and tools).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let router = routes::router(self.state.clone());
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        self.state.catalog.close().await;
+        Ok(())
+    }
+}
+
+async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
+    state
+        .catalog
+        .ensure_user("admin", Role::Admin, "system")
+        .await?;
+    if let Some(token) = &state.settings.admin_token {
+        state
+            .catalog
+            .add_token(
+                "admin",
+                token.expose(),
+                "bootstrap (GONGKAI_ADMIN_TOKEN)",
+                "system",
+            )
+            .await?;
+    } else if !state.catalog.has_admin_token().await? {
+        let token = gongkai_catalog::token::generate();
+        state
+            .catalog
+            .add_token("admin", &token, "bootstrap (generated)", "system")
+            .await?;
+        println!("gongkai: admin token (shown once, store it now): {token}");
+    } else {
+        println!(
+            "gongkai: an admin token exists; create another with `gongkai token create --user admin`"
+        );
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,78 @@
+//! Bearer-token authentication.
+
+use crate::{ApiError, AppState};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use gongkai_catalog::{Principal, Role};
+
+/// The caller, if a valid token was presented. A presented but invalid token
+/// is an error (401), never silently anonymous.
+pub struct Caller(pub Option<Principal>);
+
+/// A caller that must be signed in.
+pub struct Signed(pub Principal);
+
+fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not valid text"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim().to_string()))
+        }
+        _ => Err(unauthorized("use 'Authorization: Bearer <token>'")),
+    }
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts)? else {
+            return Ok(Caller(None));
+        };
+        match state.catalog.authenticate(&token).await? {
+            Some(p) => Ok(Caller(Some(p))),
+            None => Err(unauthorized("the token is unknown, revoked or expired")),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match Caller::from_request_parts(parts, state).await? {
+            Caller(Some(p)) => Ok(Signed(p)),
+            Caller(None) => Err(unauthorized(
+                "this endpoint needs 'Authorization: Bearer <token>'",
+            )),
+        }
+    }
+}
+
+/// Whether the caller may see and edit unpublished material of an agency's dataset.
+pub fn can_edit(p: &Principal, agency: Option<&str>) -> bool {
+    p.role == Role::Admin || (p.agency.is_some() && p.agency.as_deref() == agency)
+}
+
+/// Whether the caller may publish in an agency.
+pub fn can_publish(p: &Principal, agency: Option<&str>) -> bool {
+    p.role == Role::Admin
+        || (p.role == Role::Reviewer && p.agency.is_some() && p.agency.as_deref() == agency)
+}
+
+/// 403 with a message.
+pub fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}

@@ -1,0 +1,154 @@
+//! The one error type of the HTTP edge: every crate's error maps here, once.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// An error as the API reports it: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable snake_case code.
+    pub code: &'static str,
+    /// Human message naming the problem.
+    pub message: String,
+    /// Extra structured details.
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 404 for something that does not exist or that the caller may not see.
+    pub fn not_found(what: impl std::fmt::Display) -> Self {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    /// 400 for a malformed request.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500 that logs the cause and tells the client nothing internal.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error; it has been logged",
+        )
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.status, self.code, self.message)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = json!({"error": {"code": self.code, "message": self.message}});
+        if let Some(d) = self.details {
+            body["error"]["details"] = d;
+        }
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<gongkai_catalog::Error> for ApiError {
+    fn from(e: gongkai_catalog::Error) -> Self {
+        use gongkai_catalog::Error as E;
+        match &e {
+            E::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::Conflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_exists", e.to_string())
+            }
+            E::Invalid { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                e.to_string(),
+            ),
+            E::State(_) => ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string()),
+            _ => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<gongkai_ingest::Error> for ApiError {
+    fn from(e: gongkai_ingest::Error) -> Self {
+        use gongkai_ingest::Error as E;
+        let (status, code) = match &e {
+            E::UnsupportedFormat { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file"),
+            E::Encoding { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "undecodable_file"),
+            E::Csv { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "malformed_csv"),
+            E::Workbook { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_workbook"),
+            E::NoTable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "no_table_found"),
+            E::NoSuchSheet { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "no_such_sheet"),
+            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
+            E::Arrow(_) | E::Parquet(_) => return ApiError::internal(e),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<gongkai_query::Error> for ApiError {
+    fn from(e: gongkai_query::Error) -> Self {
+        use gongkai_query::Error as E;
+        let status = match &e {
+            E::Syntax(_) | E::Plan(_) | E::Execution(_) => StatusCode::BAD_REQUEST,
+            E::NotAllowed(_) => StatusCode::FORBIDDEN,
+            E::Timeout { .. } | E::Memory(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            E::Busy => StatusCode::TOO_MANY_REQUESTS,
+            E::Internal(_) => return ApiError::internal(e),
+        };
+        ApiError::new(status, e.code(), e.to_string())
+    }
+}
+
+impl From<object_store::Error> for ApiError {
+    fn from(e: object_store::Error) -> Self {
+        match e {
+            object_store::Error::NotFound { .. } => ApiError::not_found("stored object"),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        ApiError::new(e.status(), "invalid_json", e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(e: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::new(e.status(), "invalid_query_string", e.body_text())
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(e: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::new(e.status(), "invalid_path", e.body_text())
+    }
+}

@@ -1,0 +1,78 @@
+//! Sample agency files shipped in `examples/`, loaded into an empty catalogue
+//! so a newcomer sees data at once. They are embedded in the binary, so this
+//! works from any working directory.
+
+use crate::{AppState, publishing};
+use gongkai_catalog::NewDataset;
+
+/// One example dataset.
+pub struct Example {
+    /// Dataset slug.
+    pub slug: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// File name.
+    pub file_name: &'static str,
+    /// File content.
+    pub bytes: &'static [u8],
+}
+
+/// The shipped examples.
+pub const EXAMPLES: &[Example] = &[
+    Example {
+        slug: "budget-2024",
+        title: "2024年县卫生健康局部门预算支出表",
+        description: "按功能分类科目列示的部门预算支出（单位：万元），含基本支出与项目支出。GBK 编码的 CSV，带标题行、单位行、两级表头与合计行。 / Department budget expenditure by functional subject (10k yuan); a GBK CSV with title, unit line, two-level header and totals.",
+        file_name: "budget_2024_gbk.csv",
+        bytes: include_bytes!("../../examples/budget_2024_gbk.csv"),
+    },
+    Example {
+        slug: "air-quality-2024-05",
+        title: "2024年5月各镇街环境空气质量状况排名",
+        description: "各镇街 AQI、PM2.5、PM10 与优良天数比例。XLSX 工作簿。 / Township air quality ranking (AQI, PM2.5, PM10, share of good days); an XLSX workbook.",
+        file_name: "air_quality_2024_05.xlsx",
+        bytes: include_bytes!("../../examples/air_quality_2024_05.xlsx"),
+    },
+    Example {
+        slug: "procurement-results-2024",
+        title: "2024年政府采购中标结果公告汇总",
+        description: "政府采购项目的中标供应商、统一社会信用代码、中标金额与公告日期。UTF-8 CSV。 / Government procurement awards: supplier, credit code, amount, notice date; a UTF-8 CSV.",
+        file_name: "procurement_results_2024.csv",
+        bytes: include_bytes!("../../examples/procurement_results_2024.csv"),
+    },
+];
+
+/// Creates and publishes every example dataset.
+pub async fn load(state: &AppState) -> anyhow::Result<()> {
+    for ex in EXAMPLES {
+        let dataset = state
+            .catalog
+            .create_dataset(
+                &NewDataset {
+                    slug: ex.slug.into(),
+                    title: ex.title.into(),
+                    description: Some(ex.description.into()),
+                    agency: None,
+                },
+                "system",
+            )
+            .await?;
+        let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
+            bytes::Bytes::from_static(ex.bytes),
+        )]);
+        let version = publishing::upload(state, &dataset, "system", ex.file_name, None, body)
+            .await
+            .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
+        publishing::publish(state, &dataset, version.number, "system")
+            .await
+            .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
+        tracing::info!(
+            slug = ex.slug,
+            rows = version.rows,
+            "example dataset published"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! The publishing workflow as services: upload → ingest → draft, and publish.
+//!
+//! Write-then-commit: objects are fully written before the catalogue row that
+//! points at them commits, so a crash leaves at most unreferenced objects.
+
+use crate::settings::RawRetention;
+use crate::{ApiError, AppState, storage};
+use axum::http::StatusCode;
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use gongkai_catalog::{Column, Dataset, NewVersion, Version};
+use gongkai_ingest::IngestOptions;
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+
+/// Streams an upload into the private raw prefix (enforcing the size limit),
+/// ingests it, writes the draft Parquet and records a draft version.
+pub async fn upload<S, E>(
+    state: &AppState,
+    dataset: &Dataset,
+    actor: &str,
+    file_name: &str,
+    sheet: Option<String>,
+    mut body: S,
+) -> Result<Version, ApiError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    let upload_id = uuid::Uuid::new_v4().to_string();
+    let raw_key = storage::raw_key(dataset.agency.as_deref(), &upload_id, file_name);
+    let raw_path = Path::from(raw_key.clone());
+    let limit = state.settings.max_upload_bytes;
+
+    let mut writer = WriteMultipart::new(state.store.put_multipart(&raw_path).await?);
+    let mut received: Vec<u8> = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(ApiError::bad_request(
+                    "upload_interrupted",
+                    format!("the upload was interrupted: {e}"),
+                ));
+            }
+        };
+        if received.len() as u64 + chunk.len() as u64 > limit {
+            let _ = writer.abort().await;
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "file_too_large",
+                format!("{file_name}: larger than the upload limit of {limit} bytes"),
+            ));
+        }
+        writer.write(&chunk);
+        received.extend_from_slice(&chunk);
+    }
+    writer.finish().await?;
+    if received.is_empty() {
+        let _ = state.store.delete(&raw_path).await;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty_file",
+            format!("{file_name}: the file is empty"),
+        ));
+    }
+
+    let name = file_name.to_string();
+    let options = IngestOptions {
+        sheet,
+        ..IngestOptions::default()
+    };
+    let ingested = tokio::task::spawn_blocking(move || {
+        let ingested = gongkai_ingest::ingest(&name, &received, &options)?;
+        let parquet =
+            gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
+        Ok::<_, gongkai_ingest::Error>((ingested, parquet))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let (ingested, parquet) = match ingested {
+        Ok(v) => v,
+        Err(e) => {
+            // Nothing was recorded: do not keep the raw file of a failed upload.
+            let _ = state.store.delete(&raw_path).await;
+            return Err(e.into());
+        }
+    };
+
+    let draft_key = storage::draft_key(dataset.id, &upload_id);
+    let sha256 = hex::encode(Sha256::digest(&parquet));
+    let bytes = parquet.len() as i64;
+    state
+        .store
+        .put(&Path::from(draft_key.clone()), PutPayload::from(parquet))
+        .await?;
+    let columns = ingested
+        .report
+        .columns
+        .iter()
+        .map(|c| Column {
+            name: c.name.clone(),
+            path: c.path.clone(),
+            data_type: c.data_type.clone(),
+            unit: c.unit.clone(),
+            description: None,
+            pii: c.pii.clone(),
+            action: None,
+        })
+        .collect();
+    let report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
+    let version = state
+        .catalog
+        .create_version(
+            dataset,
+            NewVersion {
+                original_name: file_name.to_string(),
+                raw_key,
+                draft_key,
+                rows: ingested.batch.num_rows() as i64,
+                bytes,
+                sha256,
+                columns,
+                report,
+                created_by: actor.to_string(),
+            },
+        )
+        .await?;
+    tracing::info!(dataset = %dataset.slug, version = version.number, rows = version.rows, "draft ingested");
+    Ok(version)
+}
+
+/// Publishes a draft: copies its Parquet to the public key, then commits.
+pub async fn publish(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    actor: &str,
+) -> Result<Version, ApiError> {
+    let version = state.catalog.version(dataset.id, number).await?;
+    let Some(draft_key) = version.draft_key.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_state",
+            format!(
+                "version {number} of {} is {}; only a draft can be published",
+                dataset.slug, version.status
+            ),
+        ));
+    };
+    let public_key = storage::public_key(dataset.id, number);
+    state
+        .store
+        .copy(
+            &Path::from(draft_key.clone()),
+            &Path::from(public_key.clone()),
+        )
+        .await?;
+    let published = state
+        .catalog
+        .publish_version(dataset, number, &public_key, actor)
+        .await?;
+    // Committed: the draft copy and (by default) the raw upload are no longer needed.
+    if state.store.delete(&Path::from(draft_key)).await.is_ok() {
+        state.catalog.clear_draft_key(dataset.id, number).await?;
+    }
+    if state.settings.raw_retention == RawRetention::UntilPublished
+        && let Some(raw) = &version.raw_key
+        && state.store.delete(&Path::from(raw.clone())).await.is_ok()
+    {
+        state.catalog.clear_raw_key(dataset.id, number).await?;
+    }
+    tracing::info!(dataset = %dataset.slug, version = number, "version published");
+    Ok(published)
+}

@@ -1,0 +1,215 @@
+//! Downloads of published versions: Parquet (Range, strong ETag) and CSV (streamed).
+
+use super::datasets::{visible_dataset, visible_version};
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use gongkai_catalog::{Dataset, DatasetStatus, Version};
+use gongkai_query::{Format, ResultEncoder};
+use object_store::path::Path as ObjectPath;
+use object_store::{GetOptions, GetRange};
+
+/// `GET /api/v1/datasets/{slug}/data.{parquet|csv}`: the latest published version.
+pub async fn latest_file(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((slug, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    check_not_withdrawn(&d)?;
+    let number = d
+        .latest_version
+        .ok_or_else(|| ApiError::not_found(format!("a published version of {slug:?}")))?;
+    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    serve(&state, &d, &v, &file, &headers, false).await
+}
+
+/// `GET /api/v1/datasets/{slug}/versions/{n}/data.{parquet|csv}`: one immutable version.
+pub async fn version_file(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((slug, number, file)): Path<(String, i64, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    check_not_withdrawn(&d)?;
+    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    serve(&state, &d, &v, &file, &headers, true).await
+}
+
+fn check_not_withdrawn(d: &Dataset) -> Result<(), ApiError> {
+    if d.status == DatasetStatus::Withdrawn {
+        return Err(ApiError::new(
+            StatusCode::GONE,
+            "withdrawn",
+            format!("dataset {:?} has been withdrawn and serves no data", d.slug),
+        ));
+    }
+    Ok(())
+}
+
+async fn serve(
+    state: &AppState,
+    d: &Dataset,
+    v: &Version,
+    file: &str,
+    headers: &HeaderMap,
+    pinned: bool,
+) -> Result<Response, ApiError> {
+    // Drafts are served from their private copy only to their editors (checked above).
+    let key = v
+        .public_key
+        .clone()
+        .or_else(|| v.draft_key.clone())
+        .ok_or_else(|| ApiError::not_found(format!("data of version {}", v.number)))?;
+    let format = match file {
+        "data.parquet" => None,
+        "data.csv" => Some(Format::Csv),
+        other => {
+            return Err(ApiError::not_found(format!(
+                "file {other:?} (use data.parquet or data.csv)"
+            )));
+        }
+    };
+    let etag = match format {
+        None => format!("\"{}\"", v.sha256),
+        Some(_) => format!("\"{}-csv\"", v.sha256),
+    };
+    let cache = if !v.status.is_public() {
+        "private, no-store"
+    } else if pinned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60"
+    };
+    let mut base = HeaderMap::new();
+    base.insert(header::ETAG, header_value(&etag)?);
+    base.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
+    {
+        return Ok((StatusCode::NOT_MODIFIED, base).into_response());
+    }
+    let ext = if format.is_some() { "csv" } else { "parquet" };
+    base.insert(
+        header::CONTENT_DISPOSITION,
+        header_value(&format!(
+            "attachment; filename=\"{}-v{}.{ext}\"",
+            d.slug, v.number
+        ))?,
+    );
+    match format {
+        None => {
+            parquet_response(state, &ObjectPath::from(key), v.bytes as u64, headers, base).await
+        }
+        Some(f) => csv_response(state, &key, f, base).await,
+    }
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(s).map_err(ApiError::internal)
+}
+
+/// Parses a single `bytes=` range against `size`; `Ok(None)` = whole file.
+fn parse_range(value: &str, size: u64) -> Result<Option<(u64, u64)>, ()> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None); // multiple ranges: answer with the whole file (allowed by RFC 9110)
+    }
+    let (start, end) = spec.split_once('-').ok_or(())?;
+    let (start, end) = match (start.trim(), end.trim()) {
+        ("", suffix) => {
+            let n: u64 = suffix.parse().map_err(|_| ())?;
+            if n == 0 {
+                return Err(());
+            }
+            (size.saturating_sub(n), size.saturating_sub(1))
+        }
+        (s, "") => (s.parse().map_err(|_| ())?, size.saturating_sub(1)),
+        (s, e) => {
+            let s: u64 = s.parse().map_err(|_| ())?;
+            let e: u64 = e.parse().map_err(|_| ())?;
+            (s, e.min(size.saturating_sub(1)))
+        }
+    };
+    if start > end || start >= size {
+        return Err(());
+    }
+    Ok(Some((start, end)))
+}
+
+async fn parquet_response(
+    state: &AppState,
+    path: &ObjectPath,
+    size: u64,
+    headers: &HeaderMap,
+    mut out: HeaderMap,
+) -> Result<Response, ApiError> {
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apache.parquet"),
+    );
+    out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let range = match headers.get(header::RANGE).and_then(|h| h.to_str().ok()) {
+        Some(r) => match parse_range(r, size) {
+            Ok(r) => r,
+            Err(()) => {
+                out.insert(
+                    header::CONTENT_RANGE,
+                    header_value(&format!("bytes */{size}"))?,
+                );
+                return Ok((StatusCode::RANGE_NOT_SATISFIABLE, out).into_response());
+            }
+        },
+        None => None,
+    };
+    let options = GetOptions {
+        range: range.map(|(s, e)| GetRange::Bounded(s..e + 1)),
+        ..GetOptions::default()
+    };
+    let result = state.store.get_opts(path, options).await?;
+    let stream = result
+        .into_stream()
+        .map(|r| r.map_err(std::io::Error::other));
+    let body = Body::from_stream(stream);
+    match range {
+        Some((s, e)) => {
+            out.insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes {s}-{e}/{size}"))?,
+            );
+            out.insert(header::CONTENT_LENGTH, HeaderValue::from(e - s + 1));
+            Ok((StatusCode::PARTIAL_CONTENT, out, body).into_response())
+        }
+        None => {
+            out.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            Ok((StatusCode::OK, out, body).into_response())
+        }
+    }
+}
+
+async fn csv_response(
+    state: &AppState,
+    key: &str,
+    format: Format,
+    mut out: HeaderMap,
+) -> Result<Response, ApiError> {
+    let mut stream = state.engine.scan(key).await?;
+    let encoder = ResultEncoder::new(format, stream.schema.clone());
+    let batches = Box::pin(futures::stream::poll_fn(move |cx| stream.poll_next(cx)));
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    let body = super::encoded_body(encoder, batches, || false)?;
+    Ok((StatusCode::OK, out, body).into_response())
+}

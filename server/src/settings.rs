@@ -1,0 +1,229 @@
+//! One typed settings struct: defaults < config file < `GONGKAI_*` environment < CLI flags.
+//!
+//! The environment and flags are read by clap in `main.rs` (each flag names its
+//! `GONGKAI_*` variable); this module merges them over the file and defaults.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// A secret string that never prints itself.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+/// Query limits (see `gongkai_query::Limits`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuerySettings {
+    /// Most rows one query returns.
+    pub max_rows: usize,
+    /// Seconds a query may run.
+    pub timeout_secs: u64,
+    /// MiB of memory one query may hold.
+    pub memory_mb: usize,
+    /// Queries running at once.
+    pub max_concurrent: usize,
+}
+
+impl Default for QuerySettings {
+    fn default() -> Self {
+        QuerySettings {
+            max_rows: 1_000_000,
+            timeout_secs: 30,
+            memory_mb: 512,
+            max_concurrent: 8,
+        }
+    }
+}
+
+/// What happens to a raw upload once its version is published.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRetention {
+    /// Deleted when the version is published (default: least personal data kept).
+    UntilPublished,
+    /// Kept in the private prefix.
+    Keep,
+}
+
+/// All settings of a Gongkai process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Directory for the embedded catalogue and file store.
+    pub data_dir: PathBuf,
+    /// Address to listen on.
+    pub listen: String,
+    /// Catalogue URL; default `sqlite://DATA_DIR/catalog.db`.
+    pub catalog: Option<String>,
+    /// Object store URL; default `file://DATA_DIR/store`.
+    pub store: Option<String>,
+    /// Bootstrap admin token (else one is generated and printed once).
+    pub admin_token: Option<Secret>,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Load `examples/` into an empty catalogue at start.
+    pub load_examples: bool,
+    /// Raw upload retention.
+    pub raw_retention: RawRetention,
+    /// Public base URL used in links (default: derived from the request).
+    pub public_url: Option<String>,
+    /// Query limits.
+    pub query: QuerySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("gongkai-data"),
+            listen: "127.0.0.1:8080".into(),
+            catalog: None,
+            store: None,
+            admin_token: None,
+            max_upload_bytes: 1 << 30,
+            load_examples: true,
+            raw_retention: RawRetention::UntilPublished,
+            public_url: None,
+            query: QuerySettings::default(),
+        }
+    }
+}
+
+/// Values given on the command line or in `GONGKAI_*` variables; `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--config` / `GONGKAI_CONFIG`.
+    pub config: Option<PathBuf>,
+    /// `--data-dir` / `GONGKAI_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--listen` / `GONGKAI_LISTEN`.
+    pub listen: Option<String>,
+    /// `--catalog` / `GONGKAI_CATALOG`.
+    pub catalog: Option<String>,
+    /// `--store` / `GONGKAI_STORE`.
+    pub store: Option<String>,
+    /// `--admin-token` / `GONGKAI_ADMIN_TOKEN`.
+    pub admin_token: Option<String>,
+    /// `--max-upload-bytes` / `GONGKAI_MAX_UPLOAD_BYTES`.
+    pub max_upload_bytes: Option<u64>,
+    /// `--no-examples` / `GONGKAI_NO_EXAMPLES`.
+    pub no_examples: bool,
+}
+
+/// Settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML for these settings.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: toml::de::Error,
+    },
+}
+
+impl Settings {
+    /// Merges defaults, the config file (explicit, or `DATA_DIR/gongkai.toml` if
+    /// present) and the overrides.
+    pub fn load(o: &Overrides) -> Result<Settings, SettingsError> {
+        let data_dir = o
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| Settings::default().data_dir);
+        let file = o
+            .config
+            .clone()
+            .or_else(|| Some(data_dir.join("gongkai.toml")).filter(|p| p.exists()));
+        let mut s = match &file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| SettingsError::Parse {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+            None => Settings::default(),
+        };
+        if let Some(v) = &o.data_dir {
+            s.data_dir = v.clone();
+        }
+        if let Some(v) = &o.listen {
+            s.listen = v.clone();
+        }
+        if let Some(v) = &o.catalog {
+            s.catalog = Some(v.clone());
+        }
+        if let Some(v) = &o.store {
+            s.store = Some(v.clone());
+        }
+        if let Some(v) = &o.admin_token {
+            s.admin_token = Some(Secret::new(v.clone()));
+        }
+        if let Some(v) = o.max_upload_bytes {
+            s.max_upload_bytes = v;
+        }
+        if o.no_examples {
+            s.load_examples = false;
+        }
+        Ok(s)
+    }
+
+    /// The catalogue URL in force.
+    pub fn catalog_url(&self) -> String {
+        self.catalog.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}",
+                absolute(&self.data_dir.join("catalog.db")).display()
+            )
+        })
+    }
+
+    /// The object store URL in force.
+    pub fn store_url(&self) -> String {
+        self.store.clone().unwrap_or_else(|| {
+            format!(
+                "file://{}",
+                absolute(&self.data_dir.join("store")).display()
+            )
+        })
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}

@@ -1,0 +1,12 @@
+//! Black-box tests: each test starts the real `gongkai` binary on 127.0.0.1:0
+//! with a fresh data directory and drives it over HTTP, like a user's script.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod support;
+
+mod duckdb;
+mod errors;
+mod examples;
+mod postgres;
+mod roundtrip;
+mod visibility;

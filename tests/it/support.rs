@@ -1,0 +1,245 @@
+//! Starting the real server and talking to it.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const ADMIN_TOKEN: &str = "gk_test_admin_token_0123456789";
+
+/// Path of the `gongkai` binary, built once per test run if needed.
+pub fn binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Ok(p) = std::env::var("GONGKAI_BIN") {
+            return PathBuf::from(p);
+        }
+        // target/<profile>/deps/it-<hash> → target/<profile>/gongkai
+        let exe = std::env::current_exe().expect("test executable path");
+        let profile_dir = exe
+            .parent()
+            .and_then(|p| p.parent())
+            .expect("target/<profile>")
+            .to_path_buf();
+        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "gongkai-server",
+            "--bin",
+            "gongkai",
+            "--target-dir",
+        ])
+        .arg(&target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("running cargo build for the gongkai binary");
+        assert!(status.success(), "building the gongkai binary failed");
+        profile_dir.join("gongkai")
+    })
+    .clone()
+}
+
+/// How to start a server.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub catalog: Option<String>,
+    pub store: Option<String>,
+    pub examples: bool,
+    pub max_upload_bytes: Option<u64>,
+}
+
+/// A running server process; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub client: Client,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Server::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(o: Options) -> Server {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut cmd = Command::new(binary());
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir.path())
+            .args(["--listen", "127.0.0.1:0"])
+            .env("GONGKAI_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env_remove("GONGKAI_CATALOG")
+            .env_remove("GONGKAI_STORE")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(data_dir.path().join("server.log")).expect("log file"));
+        if let Some(c) = &o.catalog {
+            cmd.args(["--catalog", c]);
+        }
+        if let Some(s) = &o.store {
+            cmd.args(["--store", s]);
+        }
+        if !o.examples {
+            cmd.arg("--no-examples");
+        }
+        if let Some(m) = o.max_upload_bytes {
+            cmd.args(["--max-upload-bytes", &m.to_string()]);
+        }
+        let mut child = cmd.spawn().expect("starting gongkai serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("gongkai: listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let started = Instant::now();
+        let base = loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(200)) {
+                break addr;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let log =
+                    std::fs::read_to_string(data_dir.path().join("server.log")).unwrap_or_default();
+                panic!("gongkai serve exited with {status} before listening:\n{log}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "server did not start in time"
+            );
+        };
+        let server = Server {
+            child,
+            base,
+            client: Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .expect("client"),
+            data_dir,
+        };
+        let health = server.get("/healthz").await;
+        assert_eq!(health.status(), StatusCode::OK);
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_as_admin(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn create_dataset(&self, slug: &str, title: &str) -> Value {
+        let r = self
+            .post_json(
+                "/api/v1/datasets",
+                serde_json::json!({"slug": slug, "title": title}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create dataset");
+        r.json().await.expect("dataset JSON")
+    }
+
+    pub async fn upload(&self, slug: &str, file_name: &str, bytes: Vec<u8>) -> Response {
+        self.client
+            .post(self.url(&format!(
+                "/api/v1/datasets/{slug}/uploads?filename={file_name}"
+            )))
+            .bearer_auth(ADMIN_TOKEN)
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload")
+    }
+
+    /// Uploads and publishes; returns the version number.
+    pub async fn publish_file(&self, slug: &str, file_name: &str, bytes: Vec<u8>) -> i64 {
+        let r = self.upload(slug, file_name, bytes).await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("upload JSON");
+        assert_eq!(status, StatusCode::CREATED, "upload answered {body}");
+        let n = body["version"].as_i64().expect("version number");
+        let r = self
+            .post_json(
+                &format!("/api/v1/datasets/{slug}/versions/{n}/publish"),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::OK, "publish");
+        n
+    }
+
+    /// Runs SQL and returns the JSON answer (asserting 200).
+    pub async fn sql(&self, sql: &str) -> Value {
+        let r = self
+            .client
+            .post(self.url("/api/v1/sql"))
+            .json(&serde_json::json!({"sql": sql}))
+            .send()
+            .await
+            .expect("SQL");
+        let status = r.status();
+        let body: Value = r.json().await.expect("SQL JSON");
+        assert_eq!(status, StatusCode::OK, "SQL {sql} answered {body}");
+        body
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Asserts the standard error shape and returns the code.
+pub async fn error_code(r: Response, status: StatusCode) -> (String, String) {
+    assert_eq!(r.status(), status);
+    let body: Value = r.json().await.expect("error JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .expect("error.code")
+        .to_string();
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("error.message")
+        .to_string();
+    assert!(!message.is_empty());
+    (code, message)
+}
+
+/// Whether this run must exercise optional external clients (CI sets CI=true).
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
