@@ -215,7 +215,8 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
         while h1 + 1 < rows.len() && h1 - h0 < 4 {
             let next = h1 + 1;
             let ns = &stats[next];
-            if ns.filled == 0 || ns.numeric > 0 || is_totals_row(&grid[next]) {
+            // A header row holds no numbers (a `合计` column header is still a header).
+            if ns.filled == 0 || ns.numeric > 0 {
                 break;
             }
             let spans = (0..ncols).any(|c| {
@@ -231,7 +232,12 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
                 || (0..ncols).any(|c| {
                     !cell_at(&grid, h1, c).is_blank() && cell_at(&grid, next, c).is_blank()
                 });
-            if !(spans && has_gaps) {
+            // Merged cells make the continuation row look complete once expanded.
+            let merged_down = sheet
+                .merges
+                .iter()
+                .any(|m| m.start.0 <= h1 && m.end.0 >= next);
+            if !((spans && has_gaps) || merged_down) {
                 break;
             }
             // Fill group headers rightwards over their sub-columns (CSV has no merges).
@@ -307,7 +313,8 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
         let mut path: Vec<String> = Vec::new();
         if !headerless {
             for h in h0..=h1 {
-                let t = normalize(&cell_at(&grid, h, c).display());
+                // Keep the header as written (μg/m³ stays ³); only white space is tidied.
+                let t = tidy_header(&cell_at(&grid, h, c).display());
                 if !t.is_empty() && path.last() != Some(&t) {
                     path.push(t);
                 }
@@ -332,6 +339,11 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
         preamble,
         blank_rows,
     })
+}
+
+/// Trims a header and folds inner line breaks and runs of spaces to one space.
+fn tidy_header(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn trailing_blank(rows: &[Vec<Cell>], last_data: Option<usize>) -> usize {

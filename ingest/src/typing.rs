@@ -101,10 +101,11 @@ enum Parsed {
     Text(String),
 }
 
-const CODE_WORDS: &[&str] = &[
-    "编码",
-    "代码",
-    "编号",
+/// Headers of classification codes (`科目编码` 201/20101/2010101): kind `code`.
+const CODE_WORDS: &[&str] = &["编码", "代码", "编号", "科目", "分类码", "区划码"];
+/// Headers of identifiers that are digits but not numbers (IDs, phones,
+/// accounts): kept as text, kind `string`.
+const IDENT_WORDS: &[&str] = &[
     "号码",
     "证号",
     "账号",
@@ -124,6 +125,8 @@ const CODE_WORDS: &[&str] = &[
     "工号",
     "联系方式",
     "识别号",
+    "存折",
+    "户号",
 ];
 const DATE_WORDS: &[&str] = &[
     "日期",
@@ -136,12 +139,17 @@ const DATE_WORDS: &[&str] = &[
     "截止日",
 ];
 
-/// Whether a header names an identifier column (kept as text).
+/// Whether a header names a classification code column.
 pub fn header_says_code(header: &str) -> bool {
     let h = compact(header);
-    CODE_WORDS.iter().any(|w| h.contains(w))
-        || h.eq_ignore_ascii_case("id")
-        || h.to_ascii_lowercase().ends_with("code")
+    !header_says_identifier(header)
+        && (CODE_WORDS.iter().any(|w| h.contains(w)) || h.to_ascii_lowercase().ends_with("code"))
+}
+
+/// Whether a header names an identifier (ID, phone, account) column.
+pub fn header_says_identifier(header: &str) -> bool {
+    let h = compact(header);
+    IDENT_WORDS.iter().any(|w| h.contains(w)) || h.eq_ignore_ascii_case("id")
 }
 
 /// Whether a header names a date column.
@@ -152,13 +160,25 @@ pub fn header_says_date(header: &str) -> bool {
 fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
     match cell {
         Cell::Empty => Parsed::Null(String::new()),
-        Cell::Int(i) => match parse_number(&i.to_string()) {
-            Some(p) => Parsed::Num(p, i.to_string()),
-            None => Parsed::Text(i.to_string()),
-        },
+        Cell::Int(i) => {
+            let text = i.to_string();
+            if date_hint && let Some(d) = parse_date(&text, true) {
+                return Parsed::Date(d);
+            }
+            match parse_number(&text) {
+                Some(p) => Parsed::Num(p, text),
+                None => Parsed::Text(text),
+            }
+        }
         Cell::Number(f) => {
             if is_destroyed_identifier(*f) {
                 return Parsed::Destroyed(format!("{f:E}"));
+            }
+            if date_hint
+                && f.fract() == 0.0
+                && let Some(d) = parse_date(&format!("{}", *f as i64), true)
+            {
+                return Parsed::Date(d);
             }
             if date_hint
                 && let Some(dt) =
@@ -214,17 +234,13 @@ fn display(p: &Parsed, cell: &Cell) -> String {
 /// Hierarchical codes: most values extend a shorter value of the column
 /// (`201` → `20101` → `2010101`).
 fn hierarchical(digits: &[&str]) -> bool {
-    if digits.len() < 3 {
-        return false;
+    if digits.len() < 3 || digits.iter().any(|d| d.len() < 3) {
+        return false; // row numbers 1, 2, … 10, 11 are not codes
     }
     let set: std::collections::HashSet<&str> = digits.iter().copied().collect();
-    let lengths: std::collections::HashSet<usize> = digits.iter().map(|d| d.len()).collect();
-    if lengths.len() < 2 {
-        return false;
-    }
     let extending = digits
         .iter()
-        .filter(|d| (1..d.len()).any(|k| set.contains(&d[..k])))
+        .filter(|d| set.contains(&d[..d.len() - 2]))
         .count();
     extending * 3 >= digits.len()
 }
@@ -233,6 +249,7 @@ fn hierarchical(digits: &[&str]) -> bool {
 pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
     let date_hint = header_says_date(header);
     let code_hint = header_says_code(header);
+    let ident_hint = header_says_identifier(header);
     let parsed: Vec<Parsed> = cells.iter().map(|c| parse_cell(c, date_hint)).collect();
 
     let mut null_markers = BTreeMap::new();
@@ -279,10 +296,14 @@ pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
         && n_date == 0
         && (code_hint
             || leading_zero
-            || (all_plain_digits && long_digits)
-            || (all_plain_digits && n_text == 0 && hierarchical(&plain_digit_values)));
+            || (all_plain_digits
+                && n_text == 0
+                && !long_digits
+                && hierarchical(&plain_digit_values)));
+    let identifiers =
+        n_destroyed == 0 && n_num > 0 && (ident_hint || (all_plain_digits && long_digits));
 
-    let kind = if non_null == 0 || n_destroyed > 0 {
+    let kind = if non_null == 0 || n_destroyed > 0 || identifiers {
         Kind::Text
     } else if codes {
         Kind::Code
@@ -400,7 +421,7 @@ pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
                         });
                         None
                     }
-                    Parsed::Num(_, s) if kind == Kind::Code => Some(s.clone()),
+                    Parsed::Num(_, s) if kind == Kind::Code || identifiers => Some(s.clone()),
                     other => Some(display(other, cells[i])),
                 })
                 .collect(),
@@ -513,14 +534,19 @@ mod tests {
             Kind::Code
         );
         assert_eq!(
-            kind_of("科目", &["201", "20101", "2010101", "202", "20201"]).kind,
+            kind_of("分类", &["201", "20101", "2010101", "202", "20201"]).kind,
             Kind::Code
         );
         assert_eq!(kind_of("站点", &["001", "002"]).kind, Kind::Code);
-        assert_eq!(
-            kind_of("联系电话", &["13812345678", "13912345678"]).kind,
-            Kind::Code
-        );
+        let row_numbers: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
+        let refs: Vec<&str> = row_numbers.iter().map(String::as_str).collect();
+        assert_eq!(kind_of("序号", &refs).kind, Kind::Integer);
+        let phones = kind_of("联系电话", &["13812345678", "139 1234 5678"]);
+        assert_eq!(phones.kind, Kind::Text);
+        let Values::Text(v) = phones.values else {
+            panic!()
+        };
+        assert_eq!(v[1].as_deref(), Some("13912345678"));
     }
 
     #[test]
