@@ -8,13 +8,15 @@
 //! 3. [`typing`]: infer each column's type over all its values, with units,
 //!    null markers and values that do not fit reported by location.
 //! 4. [`naming`]: stable ASCII snake_case column names from Chinese header paths.
-//! 5. [`table`]: build the Arrow record batch with field metadata, and
-//!    [`parquet_out`] writes it as Parquet.
+//! 5. [`table`]: build the Arrow record batch with field metadata.
+//! 6. [`privacy`]: detect personal information and apply default redaction;
+//!    [`parquet_out`] then writes the redacted table as Parquet.
 #![warn(missing_docs)]
 
 mod error;
 pub mod naming;
 pub mod parquet_out;
+pub mod privacy;
 pub mod read;
 pub mod report;
 pub mod shape;
@@ -44,7 +46,21 @@ impl Default for IngestOptions {
     }
 }
 
-/// Runs the whole pipeline over an in-memory file.
+/// The whole pipeline as an upload runs it: ingest, then default redaction.
+/// The returned table is what may be published; the report lists the findings.
+pub fn ingest_for_publication(
+    file_name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+) -> Result<Ingested> {
+    let mut ingested = ingest(file_name, bytes, options)?;
+    let (batch, _) = privacy::redact(&ingested.batch, &mut ingested.report)?;
+    ingested.batch = batch;
+    Ok(ingested)
+}
+
+/// Runs detection and typing over an in-memory file (no redaction: the table
+/// still holds personal data and must never be published as is).
 ///
 /// `file_name` is used to pick the reader (by extension, checked against the
 /// content) and in error messages.

@@ -26,6 +26,9 @@ pub struct Report {
     pub hidden_sheets: Vec<String>,
     /// Problems found, each with its location.
     pub warnings: Vec<Warning>,
+    /// Personal information found and what redaction did (empty before redaction).
+    #[serde(default)]
+    pub privacy: Vec<crate::privacy::Finding>,
 }
 
 /// One sheet's detected shape.

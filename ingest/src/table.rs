@@ -235,6 +235,7 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
             columns: column_reports,
             hidden_sheets,
             warnings,
+            privacy: Vec::new(),
         },
         batch,
     })

@@ -38,7 +38,7 @@ fn same_value(expected: &Value, actual: &str) -> bool {
         }
         Value::String(s) => s == actual,
         Value::Null => actual.is_empty(),
-        other => other.to_string() == actual,
+        other => *other == actual,
     }
 }
 

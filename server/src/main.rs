@@ -206,7 +206,7 @@ fn run_ingest(
         sheet,
         ..Default::default()
     };
-    let result = gongkai_ingest::ingest(&name, &bytes, &options);
+    let result = gongkai_ingest::ingest_for_publication(&name, &bytes, &options);
     spinner.finish_and_clear();
     Ok(result?)
 }
@@ -258,6 +258,20 @@ fn inspect(file: &std::path::Path, json: bool, sheet: Option<String>) -> anyhow:
                 c.data_type,
                 c.unit.clone().unwrap_or_default(),
                 c.examples.join(" | ")
+            );
+        }
+    }
+    if !r.privacy.is_empty() {
+        println!();
+        println!("个人信息 Personal information ({}):", r.privacy.len());
+        for f in &r.privacy {
+            println!(
+                "  {:<24} {:<16} {:?} ({} cells) → {}",
+                f.path.join("/"),
+                f.kind.name(),
+                f.action,
+                f.cells,
+                f.preview.join(" | ")
             );
         }
     }

@@ -73,7 +73,7 @@ where
         ..IngestOptions::default()
     };
     let ingested = tokio::task::spawn_blocking(move || {
-        let ingested = gongkai_ingest::ingest(&name, &received, &options)?;
+        let ingested = gongkai_ingest::ingest_for_publication(&name, &received, &options)?;
         let parquet =
             gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
         Ok::<_, gongkai_ingest::Error>((ingested, parquet))
@@ -107,7 +107,13 @@ where
             unit: c.unit.clone(),
             description: None,
             pii: c.pii.clone(),
-            action: None,
+            action: ingested
+                .report
+                .privacy
+                .iter()
+                .find(|f| f.column == c.name)
+                .and_then(|f| serde_json::to_value(f.action).ok())
+                .and_then(|v| v.as_str().map(str::to_string)),
         })
         .collect();
     let report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
@@ -150,6 +156,7 @@ pub async fn publish(
             ),
         ));
     };
+    leak_gate(state, dataset, number, &draft_key).await?;
     let public_key = storage::public_key(dataset.id, number);
     state
         .store
@@ -174,4 +181,61 @@ pub async fn publish(
     }
     tracing::info!(dataset = %dataset.slug, version = number, "version published");
     Ok(published)
+}
+
+/// Scans the artifact about to be released; any identifier found blocks publication.
+async fn leak_gate(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    key: &str,
+) -> Result<(), ApiError> {
+    let bytes = state
+        .store
+        .get(&Path::from(key.to_string()))
+        .await?
+        .bytes()
+        .await?;
+    let leaks = tokio::task::spawn_blocking(move || {
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?
+            .build()?;
+        let mut leaks = Vec::new();
+        let mut offset = 0;
+        for batch in reader {
+            let batch = batch?;
+            leaks.extend(
+                gongkai_ingest::privacy::scan(&batch)
+                    .into_iter()
+                    .map(|mut l| {
+                        l.row += offset;
+                        l
+                    }),
+            );
+            offset += batch.num_rows();
+        }
+        Ok::<_, parquet::errors::ParquetError>(leaks)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    if leaks.is_empty() {
+        return Ok(());
+    }
+    let first: Vec<serde_json::Value> = leaks
+        .iter()
+        .take(20)
+        .map(|l| serde_json::json!({"column": l.column, "row": l.row + 1, "kind": l.kind}))
+        .collect();
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "leak_detected",
+        format!(
+            "version {number} of {} still contains {} personal identifier(s) (first: column {}, row {}); redact them before publishing",
+            dataset.slug,
+            leaks.len(),
+            leaks[0].column,
+            leaks[0].row + 1
+        ),
+    )
+    .with_details(serde_json::json!({"leaks": first})))
 }

@@ -8,5 +8,6 @@ mod duckdb;
 mod errors;
 mod examples;
 mod postgres;
+mod privacy;
 mod roundtrip;
 mod visibility;

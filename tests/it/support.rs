@@ -5,47 +5,31 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub const ADMIN_TOKEN: &str = "gk_test_admin_token_0123456789";
 
-/// Path of the `gongkai` binary, built once per test run if needed.
+/// Path of the `gongkai` binary: `GONGKAI_BIN`, or the one next to this test
+/// executable's profile directory, which `scripts/test` builds before running
+/// the tests. (Tests cannot build it themselves: `cargo test` holds the build
+/// directory lock while tests run.)
 pub fn binary() -> PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Ok(p) = std::env::var("GONGKAI_BIN") {
-            return PathBuf::from(p);
-        }
-        // target/<profile>/deps/it-<hash> → target/<profile>/gongkai
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(|p| p.parent())
-            .expect("target/<profile>")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        cmd.args([
-            "build",
-            "-q",
-            "-p",
-            "gongkai-server",
-            "--bin",
-            "gongkai",
-            "--target-dir",
-        ])
-        .arg(&target_dir);
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("running cargo build for the gongkai binary");
-        assert!(status.success(), "building the gongkai binary failed");
-        profile_dir.join("gongkai")
-    })
-    .clone()
+    if let Ok(p) = std::env::var("GONGKAI_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/<profile>/deps/it-<hash> → target/<profile>/gongkai
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("target/<profile>")
+        .join("gongkai");
+    assert!(
+        bin.exists(),
+        "{} is missing: run scripts/test, or `cargo build --bin gongkai` before `cargo test`",
+        bin.display()
+    );
+    bin
 }
 
 /// How to start a server.

@@ -1,0 +1,553 @@
+//! Personal information: detection per column and per cell, default redaction,
+//! and the leak gate that every public artifact passes before release.
+//!
+//! Defaults (PRIVACY.md): resident IDs, mobiles, landlines in person rows, bank
+//! accounts, passports and health columns are dropped; person names are masked
+//! (`张*丰`); addresses are generalised to township/street; birth dates to the
+//! year. In other text columns, embedded IDs, mobiles and card numbers are
+//! masked cell by cell. Public Parquet is then written from these values only.
+
+pub mod detect;
+
+use crate::Result;
+use crate::report::Report;
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use arrow::record_batch::RecordBatch;
+use detect::*;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// Kinds of personal information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PiiKind {
+    /// Resident identity number (18 or 15 digits).
+    CnResidentId,
+    /// A natural person's name.
+    PersonName,
+    /// Mobile phone number.
+    CnMobile,
+    /// Landline number in a person's row.
+    CnLandline,
+    /// Bank card or account number.
+    BankCard,
+    /// Home or registered address.
+    Address,
+    /// Date of birth.
+    BirthDate,
+    /// Health, disability or cause of poverty.
+    Health,
+    /// Passport or travel permit number.
+    Passport,
+}
+
+impl PiiKind {
+    /// snake_case name used in reports and the data dictionary.
+    pub fn name(self) -> &'static str {
+        match self {
+            PiiKind::CnResidentId => "cn_resident_id",
+            PiiKind::PersonName => "person_name",
+            PiiKind::CnMobile => "cn_mobile",
+            PiiKind::CnLandline => "cn_landline",
+            PiiKind::BankCard => "bank_card",
+            PiiKind::Address => "address",
+            PiiKind::BirthDate => "birth_date",
+            PiiKind::Health => "health",
+            PiiKind::Passport => "passport",
+        }
+    }
+
+    /// The default public action.
+    pub fn default_action(self) -> Action {
+        match self {
+            PiiKind::PersonName => Action::Mask,
+            PiiKind::Address | PiiKind::BirthDate => Action::Generalize,
+            _ => Action::Drop,
+        }
+    }
+}
+
+/// What happens to a personal column before publication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The column is removed.
+    Drop,
+    /// Values are masked with the platform-wide format of the kind.
+    Mask,
+    /// Values are generalised (address → township, date → year).
+    Generalize,
+    /// Embedded identifiers in free text are masked cell by cell.
+    MaskCells,
+}
+
+/// One finding, as shown to the agency and the reviewer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Finding {
+    /// Column name.
+    pub column: String,
+    /// Original header path.
+    pub path: Vec<String>,
+    /// Kind detected.
+    pub kind: PiiKind,
+    /// How it was detected (`header` or `values`).
+    pub by: String,
+    /// Action applied.
+    pub action: Action,
+    /// Cells affected.
+    pub cells: usize,
+    /// A few values as they will be public (empty when dropped).
+    pub preview: Vec<String>,
+}
+
+fn header_kind(header: &str) -> Option<PiiKind> {
+    let h = crate::text::compact(header);
+    let has = |words: &[&str]| words.iter().any(|w| h.contains(w));
+    if has(&["统一社会信用代码", "信用代码", "组织机构代码"]) {
+        return None;
+    }
+    if has(&["身份证", "证件号码", "公民身份号码", "身份证明", "证件号"]) {
+        return Some(PiiKind::CnResidentId);
+    }
+    if has(&["护照", "通行证", "回乡证", "台胞证"]) {
+        return Some(PiiKind::Passport);
+    }
+    if has(&[
+        "银行账号",
+        "银行帐号",
+        "卡号",
+        "账号",
+        "帐号",
+        "存折号",
+        "一卡通",
+        "开户",
+    ]) {
+        return Some(PiiKind::BankCard);
+    }
+    if has(&[
+        "监督电话",
+        "咨询电话",
+        "举报电话",
+        "投诉电话",
+        "服务电话",
+        "办公电话",
+        "值班电话",
+    ]) {
+        return None; // agency service numbers stay public
+    }
+    if has(&["手机", "电话", "联系方式"]) {
+        return Some(PiiKind::CnMobile);
+    }
+    if has(&["地址", "住址", "户籍", "坐落", "居住地"]) {
+        return Some(PiiKind::Address);
+    }
+    if has(&["出生日期", "出生年月", "生日"]) {
+        return Some(PiiKind::BirthDate);
+    }
+    if has(&[
+        "健康状况",
+        "残疾等级",
+        "残疾类别",
+        "病种",
+        "致贫原因",
+        "疾病",
+    ]) {
+        return Some(PiiKind::Health);
+    }
+    if has(&[
+        "姓名",
+        "户主",
+        "申请人",
+        "救助对象",
+        "收款人",
+        "户名",
+        "被征收人",
+        "当事人",
+        "家庭成员",
+        "监护人",
+        "领取人",
+    ]) {
+        return Some(PiiKind::PersonName);
+    }
+    None
+}
+
+fn value_kind(values: &[&str]) -> Option<PiiKind> {
+    if values.is_empty() {
+        return None;
+    }
+    let share = |f: fn(&str) -> bool| values.iter().filter(|v| f(v)).count() * 2 > values.len();
+    if share(|v| is_resident_id18(v, true)) {
+        Some(PiiKind::CnResidentId)
+    } else if share(is_mobile) {
+        Some(PiiKind::CnMobile)
+    } else if share(is_bank_card) {
+        Some(PiiKind::BankCard)
+    } else {
+        None
+    }
+}
+
+/// Pieces of free text that are identifiers: (byte range, kind).
+pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        // An ID may end in X/x.
+        let mut end = i;
+        if end - start == 17 && end < bytes.len() && matches!(bytes[end], b'X' | b'x') {
+            end += 1;
+        }
+        let run = &text[start..end];
+        let boundary = end >= bytes.len() || !bytes[end].is_ascii_alphanumeric();
+        let before_ok = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        if before_ok && boundary {
+            let kind = if run.len() == 18 && is_resident_id18(run, true) {
+                Some(PiiKind::CnResidentId)
+            } else if run.len() == 11 && is_mobile(run) {
+                Some(PiiKind::CnMobile)
+            } else if (16..=19).contains(&run.len()) && is_bank_card(run) {
+                Some(PiiKind::BankCard)
+            } else {
+                None
+            };
+            if let Some(k) = kind {
+                out.push((start..end, k));
+            }
+        }
+        i = end.max(i);
+    }
+    out
+}
+
+fn mask_in_text(text: &str) -> Option<String> {
+    let found = find_in_text(&crate::text::normalize(text));
+    if found.is_empty() {
+        return None;
+    }
+    let normalized = crate::text::normalize(text);
+    let mut out = String::new();
+    let mut last = 0;
+    for (range, kind) in found {
+        out.push_str(&normalized[last..range.start]);
+        out.push_str(match kind {
+            PiiKind::CnMobile => "[手机号已隐藏]",
+            PiiKind::BankCard => "[卡号已隐藏]",
+            _ => "[证件号已隐藏]",
+        });
+        last = range.end;
+    }
+    out.push_str(&normalized[last..]);
+    Some(out)
+}
+
+fn strings(array: &ArrayRef) -> Option<Vec<Option<String>>> {
+    match array.data_type() {
+        DataType::Utf8 => Some(
+            array
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect(),
+        ),
+        DataType::Utf8View => Some(
+            array
+                .as_string_view()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Applies default redaction to an ingested table and records the findings
+/// (and each column's `pii`) in the report.
+pub fn redact(batch: &RecordBatch, report: &mut Report) -> Result<(RecordBatch, Vec<Finding>)> {
+    let schema = batch.schema();
+    let mut fields: Vec<Arc<Field>> = Vec::new();
+    let mut arrays: Vec<ArrayRef> = Vec::new();
+    let mut findings = Vec::new();
+    let mut kept_reports = Vec::new();
+    for (i, field) in schema.fields().iter().enumerate() {
+        let array = batch.column(i).clone();
+        let mut col_report = report.columns.get(i).cloned();
+        let path = col_report
+            .as_ref()
+            .map(|c| c.path.clone())
+            .unwrap_or_default();
+        let header = path.last().cloned().unwrap_or_default();
+        let values = strings(&array);
+        let sample: Vec<&str> = values
+            .as_ref()
+            .map(|v| {
+                v.iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .filter(|s| !s.is_empty())
+                    .take(1000)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (kind, by) = match header_kind(&header) {
+            Some(k) => (Some(k), "header"),
+            None => (value_kind(&sample), "values"),
+        };
+        let non_null = array.len() - array.null_count();
+        let Some(kind) = kind else {
+            // Free text: mask embedded identifiers cell by cell.
+            if let Some(values) = values {
+                let mut cells = 0;
+                let masked: Vec<Option<String>> = values
+                    .into_iter()
+                    .map(|v| {
+                        v.map(|s| match mask_in_text(&s) {
+                            Some(m) => {
+                                cells += 1;
+                                m
+                            }
+                            None => s,
+                        })
+                    })
+                    .collect();
+                if cells > 0 {
+                    let preview = masked
+                        .iter()
+                        .flatten()
+                        .filter(|s| s.contains("已隐藏"))
+                        .take(3)
+                        .cloned()
+                        .collect();
+                    findings.push(Finding {
+                        column: field.name().clone(),
+                        path: path.clone(),
+                        kind: PiiKind::CnResidentId,
+                        by: "cells".into(),
+                        action: Action::MaskCells,
+                        cells,
+                        preview,
+                    });
+                    arrays.push(Arc::new(StringArray::from(masked)));
+                    fields.push(Arc::new(
+                        field.as_ref().clone().with_data_type(DataType::Utf8),
+                    ));
+                } else {
+                    arrays.push(array);
+                    fields.push(field.clone());
+                }
+            } else {
+                arrays.push(array);
+                fields.push(field.clone());
+            }
+            if let Some(c) = col_report {
+                kept_reports.push(c);
+            }
+            continue;
+        };
+        let action = kind.default_action();
+        let mut finding = Finding {
+            column: field.name().clone(),
+            path: path.clone(),
+            kind,
+            by: by.into(),
+            action,
+            cells: non_null,
+            preview: Vec::new(),
+        };
+        let replaced: Option<(ArrayRef, DataType)> = match (action, kind) {
+            (Action::Drop, _) => None,
+            (Action::Mask, _) => values.map(|v| {
+                let a: ArrayRef = Arc::new(StringArray::from(
+                    v.into_iter()
+                        .map(|s| s.map(|s| mask_name(&s)))
+                        .collect::<Vec<_>>(),
+                ));
+                (a, DataType::Utf8)
+            }),
+            (Action::Generalize, PiiKind::Address) => values.map(|v| {
+                let a: ArrayRef = Arc::new(StringArray::from(
+                    v.into_iter()
+                        .map(|s| s.map(|s| generalize_address(&s, false)))
+                        .collect::<Vec<_>>(),
+                ));
+                (a, DataType::Utf8)
+            }),
+            (Action::Generalize, _) => birth_years(&array).map(|a| (a, DataType::Int32)),
+            _ => None,
+        };
+        match replaced {
+            Some((a, dt)) => {
+                if let Ok(f) =
+                    arrow::util::display::ArrayFormatter::try_new(a.as_ref(), &Default::default())
+                {
+                    finding.preview = (0..a.len())
+                        .filter(|&r| a.is_valid(r))
+                        .take(3)
+                        .map(|r| f.value(r).to_string())
+                        .collect();
+                }
+                fields.push(Arc::new(field.as_ref().clone().with_data_type(dt.clone())));
+                arrays.push(a);
+                if let Some(c) = col_report.as_mut() {
+                    c.pii = Some(kind.name().to_string());
+                    c.data_type = dt.to_string();
+                    c.examples = finding.preview.clone();
+                    kept_reports.push(c.clone());
+                }
+            }
+            None => {
+                // Dropped (or no safe transformation for this type): the column is not published.
+                finding.action = Action::Drop;
+            }
+        }
+        findings.push(finding);
+    }
+    let out = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
+    // Per-sheet reports show what was detected, even for dropped columns, and
+    // like every other part of the report they carry only redacted values.
+    let clean = |s: &mut String| {
+        if let Some(m) = mask_in_text(s) {
+            *s = m;
+        }
+    };
+    for sheet in &mut report.sheets {
+        for c in &mut sheet.columns {
+            match findings
+                .iter()
+                .find(|f| f.path == c.path && f.action != Action::MaskCells)
+            {
+                Some(f) => {
+                    c.pii = Some(f.kind.name().to_string());
+                    c.examples = f.preview.clone();
+                }
+                None => c.examples.iter_mut().for_each(clean),
+            }
+        }
+        if let Some(t) = sheet.title.as_mut() {
+            clean(t);
+        }
+        for (_, note) in &mut sheet.footnotes {
+            clean(note);
+        }
+    }
+    for c in &mut kept_reports {
+        if c.pii.is_none() {
+            c.examples.iter_mut().for_each(clean);
+        }
+    }
+    for w in &mut report.warnings {
+        clean(&mut w.message);
+    }
+    report.columns = kept_reports;
+    report.privacy = findings.clone();
+    Ok((out, findings))
+}
+
+fn birth_years(array: &ArrayRef) -> Option<ArrayRef> {
+    use arrow::datatypes::Date32Type;
+    match array.data_type() {
+        DataType::Date32 => {
+            let dates = array.as_primitive::<Date32Type>();
+            let years: Int32Array = dates
+                .iter()
+                .map(|d| {
+                    d.and_then(|d| chrono::DateTime::from_timestamp(i64::from(d) * 86_400, 0))
+                        .map(|t| {
+                            use chrono::Datelike;
+                            t.year()
+                        })
+                })
+                .collect();
+            Some(Arc::new(years))
+        }
+        _ => None,
+    }
+}
+
+/// A value in a table that the leak gate refuses.
+#[derive(Debug, Clone, Serialize)]
+pub struct Leak {
+    /// Column name.
+    pub column: String,
+    /// 0-based row.
+    pub row: usize,
+    /// Kind found.
+    pub kind: PiiKind,
+}
+
+/// The leak gate: header-free, high-recall scan of every text and integer cell.
+pub fn scan(batch: &RecordBatch) -> Vec<Leak> {
+    let mut leaks = Vec::new();
+    for (i, field) in batch.schema().fields().iter().enumerate() {
+        let array = batch.column(i);
+        let cells: Vec<Option<String>> = match array.data_type() {
+            DataType::Utf8 | DataType::Utf8View => strings(array).unwrap_or_default(),
+            DataType::Int64 | DataType::Decimal128(_, _) => {
+                match arrow::util::display::ArrayFormatter::try_new(
+                    array.as_ref(),
+                    &Default::default(),
+                ) {
+                    Ok(f) => (0..array.len())
+                        .map(|r| array.is_valid(r).then(|| f.value(r).to_string()))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        };
+        for (row, cell) in cells.iter().enumerate() {
+            if let Some(text) = cell {
+                for (_, kind) in find_in_text(&crate::text::normalize(text)) {
+                    leaks.push(Leak {
+                        column: field.name().clone(),
+                        row,
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    leaks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_identifiers_are_found() {
+        let found = find_in_text("联系人张三，电话13812345678，身份证11010519491231002X。");
+        let kinds: Vec<PiiKind> = found.iter().map(|f| f.1).collect();
+        assert_eq!(kinds, [PiiKind::CnMobile, PiiKind::CnResidentId]);
+        assert!(
+            find_in_text("编号 110105194912310021 无效").is_empty(),
+            "bad checksum in free text is not an ID"
+        );
+        assert!(find_in_text("项目编号ZB2023138123456789").is_empty());
+        assert_eq!(
+            mask_in_text("电话13812345678").as_deref(),
+            Some("电话[手机号已隐藏]")
+        );
+    }
+
+    #[test]
+    fn header_words() {
+        assert_eq!(header_kind("身份证号码"), Some(PiiKind::CnResidentId));
+        assert_eq!(header_kind("户主姓名"), Some(PiiKind::PersonName));
+        assert_eq!(header_kind("监督电话"), None);
+        assert_eq!(header_kind("统一社会信用代码"), None);
+        assert_eq!(header_kind("银行账号"), Some(PiiKind::BankCard));
+        assert_eq!(header_kind("家庭住址"), Some(PiiKind::Address));
+        assert_eq!(header_kind("法定代表人"), None);
+    }
+}
