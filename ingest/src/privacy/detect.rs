@@ -199,7 +199,7 @@ pub fn mask_name(s: &str) -> String {
 pub fn mask_mobile(s: &str) -> String {
     let c = canonical(s);
     let c = c.trim_start_matches("+86").trim_start_matches("0086");
-    if c.len() == 11 {
+    if c.len() == 11 && c.bytes().all(|b| b.is_ascii_digit()) {
         format!("{}****{}", &c[..3], &c[7..])
     } else {
         "***".into()
@@ -300,6 +300,7 @@ mod tests {
         assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
         assert_eq!(mask_name("李四"), "李*");
         assert_eq!(mask_mobile("13812345678"), "138****5678");
+        assert_eq!(mask_mobile("电话1381234"), "***", "never slices inside a character");
     }
 
     #[test]
