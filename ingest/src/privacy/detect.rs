@@ -300,7 +300,11 @@ mod tests {
         assert_eq!(mask_name("欧阳娜娜"), "欧**娜");
         assert_eq!(mask_name("李四"), "李*");
         assert_eq!(mask_mobile("13812345678"), "138****5678");
-        assert_eq!(mask_mobile("电话1381234"), "***", "never slices inside a character");
+        assert_eq!(
+            mask_mobile("电话1381234"),
+            "***",
+            "never slices inside a character"
+        );
     }
 
     #[test]
