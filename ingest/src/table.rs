@@ -247,9 +247,7 @@ fn column_unit(
     table_unit: Option<String>,
 ) -> Option<String> {
     if typed.percent {
-        return Some("1 (fraction; was %)".to_string())
-            .filter(|_| header_unit.is_none())
-            .or(header_unit);
+        return header_unit.or_else(|| Some("1 (fraction; was %)".to_string()));
     }
     match typed.kind {
         Kind::Decimal { .. } => header_unit.or(table_unit),
