@@ -14,16 +14,56 @@ pub enum DatasetStatus {
     Withdrawn,
 }
 
-/// Lifecycle of one version of a dataset.
+/// Lifecycle of one version of a dataset:
+/// draft → submitted → approved | rejected → published → superseded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VersionStatus {
-    /// Ingested, waiting for review and publication: private.
+    /// Ingested; the agency is still preparing it. Private.
     Draft,
+    /// Handed to review. Private.
+    Submitted,
+    /// A reviewer approved it (possibly with a scheduled publication time). Private.
+    Approved,
+    /// A reviewer sent it back with a comment; it can be resubmitted. Private.
+    Rejected,
     /// The current public version.
     Published,
     /// Was published; a newer version replaced it. Still served by number.
     Superseded,
+}
+
+/// Disclosure attribute (公开属性) of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disclosure {
+    /// 主动公开: listed and its data served to everyone.
+    Public,
+    /// 依申请公开: listed in the catalogue; data given on request, not served.
+    OnRequest,
+    /// 不予公开: internal only (reason required, set by a reviewer).
+    NotPublic,
+}
+
+impl Disclosure {
+    /// The Chinese term used in disclosure catalogues.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Disclosure::Public => "主动公开",
+            Disclosure::OnRequest => "依申请公开",
+            Disclosure::NotPublic => "不予公开",
+        }
+    }
+}
+
+/// What a token may do on top of its user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Read what the role may read (drafts of the agency, audit for admins); change nothing.
+    Read,
+    /// Everything the role allows.
+    Write,
 }
 
 macro_rules! text_enum {
@@ -54,7 +94,12 @@ macro_rules! text_enum {
 }
 
 text_enum!(DatasetStatus { Draft => "draft", Published => "published", Withdrawn => "withdrawn" });
-text_enum!(VersionStatus { Draft => "draft", Published => "published", Superseded => "superseded" });
+text_enum!(VersionStatus {
+    Draft => "draft", Submitted => "submitted", Approved => "approved", Rejected => "rejected",
+    Published => "published", Superseded => "superseded",
+});
+text_enum!(Disclosure { Public => "public", OnRequest => "on_request", NotPublic => "not_public" });
+text_enum!(Scope { Read => "read", Write => "write" });
 text_enum!(Role { Editor => "editor", Reviewer => "reviewer", Admin => "admin" });
 
 impl VersionStatus {
@@ -87,6 +132,16 @@ pub struct Dataset {
     pub updated_at: String,
     /// When the first version was published (RFC 3339).
     pub published_at: Option<String>,
+    /// Disclosure attribute.
+    pub disclosure: Disclosure,
+    /// Why the data is given only on request or not disclosed.
+    pub disclosure_reason: Option<String>,
+    /// Date of the decision or document the data discloses (YYYY-MM-DD); starts the deadline.
+    pub decision_date: Option<String>,
+    /// Why the dataset was withdrawn.
+    pub withdrawn_reason: Option<String>,
+    /// When it was withdrawn (RFC 3339).
+    pub withdrawn_at: Option<String>,
 }
 
 /// What an agency supplies to create a dataset.
@@ -102,6 +157,36 @@ pub struct NewDataset {
     /// Agency slug; must exist when given.
     #[serde(default)]
     pub agency: Option<String>,
+    /// Disclosure attribute (default public).
+    #[serde(default)]
+    pub disclosure: Option<Disclosure>,
+    /// Reason for `on_request` / `not_public`.
+    #[serde(default)]
+    pub disclosure_reason: Option<String>,
+    /// Decision date (YYYY-MM-DD).
+    #[serde(default)]
+    pub decision_date: Option<String>,
+}
+
+/// A change to a dataset's descriptive metadata; absent fields stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetPatch {
+    /// New title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// New description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// New disclosure attribute.
+    #[serde(default)]
+    pub disclosure: Option<Disclosure>,
+    /// Reason for the disclosure attribute.
+    #[serde(default)]
+    pub disclosure_reason: Option<String>,
+    /// New decision date (YYYY-MM-DD).
+    #[serde(default)]
+    pub decision_date: Option<String>,
 }
 
 /// One column of a version's data dictionary.
@@ -168,6 +253,20 @@ pub struct Version {
     pub published_by: Option<String>,
     /// When it was published (RFC 3339).
     pub published_at: Option<String>,
+    /// Who submitted it for review.
+    pub submitted_by: Option<String>,
+    /// When it was submitted (RFC 3339).
+    pub submitted_at: Option<String>,
+    /// Who approved or rejected it.
+    pub reviewed_by: Option<String>,
+    /// When it was reviewed (RFC 3339).
+    pub reviewed_at: Option<String>,
+    /// The reviewer's comment.
+    pub review_comment: Option<String>,
+    /// Scheduled publication time of an approved version (RFC 3339).
+    pub scheduled_at: Option<String>,
+    /// Correction notice (更正说明) when this version corrects an earlier one.
+    pub correction_notice: Option<String>,
 }
 
 /// Roles a user can hold.
@@ -191,6 +290,121 @@ pub struct Principal {
     pub role: Role,
     /// Agency slug the role applies to (None for platform admins).
     pub agency: Option<String>,
+    /// The agency and all agencies below it: where the role applies.
+    pub within: Vec<String>,
+    /// What the presented token allows.
+    pub scope: Scope,
+}
+
+impl Principal {
+    /// A platform administrator: an admin attached to no agency.
+    pub fn is_platform_admin(&self) -> bool {
+        self.role == Role::Admin && self.agency.is_none()
+    }
+
+    /// Whether the caller's role applies to material of `agency`.
+    pub fn covers(&self, agency: Option<&str>) -> bool {
+        self.is_platform_admin() || agency.is_some_and(|a| self.within.iter().any(|w| w == a))
+    }
+
+    /// May see unpublished material of the agency (drafts, reports, reviews).
+    pub fn can_view(&self, agency: Option<&str>) -> bool {
+        self.covers(agency)
+    }
+
+    /// May create datasets, upload, edit and submit drafts in the agency.
+    pub fn can_edit(&self, agency: Option<&str>) -> bool {
+        self.scope == Scope::Write && self.covers(agency)
+    }
+
+    /// May approve, reject, publish and withdraw in the agency.
+    pub fn can_review(&self, agency: Option<&str>) -> bool {
+        self.can_edit(agency) && matches!(self.role, Role::Reviewer | Role::Admin)
+    }
+
+    /// May manage agencies and users within its scope.
+    pub fn can_administer(&self, agency: Option<&str>) -> bool {
+        self.can_edit(agency) && self.role == Role::Admin
+    }
+}
+
+/// An agency (机构) in the hierarchy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Agency {
+    /// URL name.
+    pub slug: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    pub name_en: Option<String>,
+    /// Parent agency slug.
+    pub parent: Option<String>,
+    /// County government, department, township …
+    pub kind: Option<String>,
+    /// Whether publishing needs a second person's approval (default true).
+    pub review_required: bool,
+}
+
+/// What is needed to register an agency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgency {
+    /// URL name (same rules as dataset slugs).
+    pub slug: String,
+    /// Chinese name.
+    pub name: String,
+    /// English name.
+    #[serde(default)]
+    pub name_en: Option<String>,
+    /// Parent agency slug.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// County government, department, township …
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Default true.
+    #[serde(default)]
+    pub review_required: Option<bool>,
+}
+
+/// A user account (without secrets).
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    /// Login name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Agency the role applies to (None: platform-wide, admins only).
+    pub agency: Option<String>,
+    /// Whether a password is set (web login).
+    pub has_password: bool,
+    /// When the account was disabled.
+    pub disabled_at: Option<String>,
+    /// When it was created (RFC 3339).
+    pub created_at: String,
+}
+
+/// An API token as listed (never the secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenInfo {
+    /// Token id (for revocation).
+    pub id: i64,
+    /// Owner.
+    pub user: String,
+    /// Free label.
+    pub label: Option<String>,
+    /// What it allows.
+    pub scope: Scope,
+    /// `api` or `session`.
+    pub kind: String,
+    /// First 8 hex digits of its hash, to tell tokens apart.
+    pub hash_prefix: String,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Expires (RFC 3339), if ever.
+    pub expires_at: Option<String>,
+    /// Revoked (RFC 3339).
+    pub revoked_at: Option<String>,
 }
 
 /// A published version as the query engine registers it.
@@ -264,6 +478,9 @@ mod tests {
     fn status_text_round_trips() {
         for s in [
             VersionStatus::Draft,
+            VersionStatus::Submitted,
+            VersionStatus::Approved,
+            VersionStatus::Rejected,
             VersionStatus::Published,
             VersionStatus::Superseded,
         ] {

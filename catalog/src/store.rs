@@ -20,7 +20,7 @@ pub enum Backend {
 /// Handle to the catalogue. Cheap to clone.
 #[derive(Clone)]
 pub struct Catalog {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
 }
 
@@ -47,18 +47,20 @@ pub struct NewVersion {
     pub created_by: String,
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, a.slug AS agency, d.status, \
-     d.latest_version, d.created_at, d.updated_at, d.published_at";
+pub(crate) const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, a.slug AS agency, d.status, \
+     d.latest_version, d.created_at, d.updated_at, d.published_at, d.disclosure, d.disclosure_reason, \
+     d.decision_date, d.withdrawn_reason, d.withdrawn_at";
 
-const VERSION_COLUMNS: &str = "dataset_id, number, status, original_name, raw_key, draft_key, \
+pub(crate) const VERSION_COLUMNS: &str = "dataset_id, number, status, original_name, raw_key, draft_key, \
      public_key, row_count, byte_size, sha256, columns_json, report_json, change_note, created_by, \
-     created_at, published_by, published_at";
+     created_at, published_by, published_at, submitted_by, submitted_at, reviewed_by, reviewed_at, \
+     review_comment, scheduled_at, correction_notice";
 
-fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
+pub(crate) fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
     Ok(Dataset {
         id: row.try_get("id")?,
         slug: row.try_get("slug")?,
@@ -70,10 +72,15 @@ fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         published_at: row.try_get("published_at")?,
+        disclosure: Disclosure::from_str(&row.try_get::<String, _>("disclosure")?)?,
+        disclosure_reason: row.try_get("disclosure_reason")?,
+        decision_date: row.try_get("decision_date")?,
+        withdrawn_reason: row.try_get("withdrawn_reason")?,
+        withdrawn_at: row.try_get("withdrawn_at")?,
     })
 }
 
-fn version_from_row(row: &AnyRow) -> Result<Version> {
+pub(crate) fn version_from_row(row: &AnyRow) -> Result<Version> {
     let columns: String = row.try_get("columns_json")?;
     let report: String = row.try_get("report_json")?;
     Ok(Version {
@@ -96,10 +103,17 @@ fn version_from_row(row: &AnyRow) -> Result<Version> {
         created_at: row.try_get("created_at")?,
         published_by: row.try_get("published_by")?,
         published_at: row.try_get("published_at")?,
+        submitted_by: row.try_get("submitted_by")?,
+        submitted_at: row.try_get("submitted_at")?,
+        reviewed_by: row.try_get("reviewed_by")?,
+        reviewed_at: row.try_get("reviewed_at")?,
+        review_comment: row.try_get("review_comment")?,
+        scheduled_at: row.try_get("scheduled_at")?,
+        correction_notice: row.try_get("correction_notice")?,
     })
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
+pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
             db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
@@ -170,11 +184,16 @@ impl Catalog {
             Some(slug) => Some(self.agency_id(slug).await?),
             None => None,
         };
+        let disclosure = new.disclosure.unwrap_or(Disclosure::Public);
+        let reason = clean(new.disclosure_reason.as_deref());
+        check_disclosure(disclosure, reason.as_deref())?;
+        let decision_date = check_date(new.decision_date.as_deref())?;
         let at = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO datasets (slug, title, description, agency_id, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO datasets (slug, title, description, agency_id, status, created_at, updated_at, \
+             disclosure, disclosure_reason, decision_date) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&new.slug)
         .bind(title)
@@ -183,6 +202,9 @@ impl Catalog {
         .bind(DatasetStatus::Draft.as_str())
         .bind(&at)
         .bind(&at)
+        .bind(disclosure.as_str())
+        .bind(&reason)
+        .bind(&decision_date)
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
@@ -200,7 +222,8 @@ impl Catalog {
             actor,
             "dataset.create",
             &format!("dataset:{}", new.slug),
-            serde_json::json!({"after": {"slug": new.slug, "title": title, "agency": new.agency}}),
+            serde_json::json!({"after": {"slug": new.slug, "title": title, "agency": new.agency,
+                "disclosure": disclosure.as_str(), "disclosure_reason": reason, "decision_date": decision_date}}),
         )
         .await?;
         tx.commit().await?;
@@ -229,7 +252,7 @@ impl Catalog {
         offset: i64,
     ) -> Result<(Vec<Dataset>, i64)> {
         let filter = if public_only {
-            "WHERE d.status <> 'draft'"
+            "WHERE d.status <> 'draft' AND d.disclosure <> 'not_public'"
         } else {
             ""
         };
@@ -343,11 +366,12 @@ impl Catalog {
         rows.iter().map(version_from_row).collect()
     }
 
-    /// Makes a draft version the dataset's public version.
+    /// Makes a version the dataset's public version.
     ///
     /// The caller has already written the public object at `public_key`; this
     /// commit is what makes it visible. The previous public version becomes
-    /// `superseded`.
+    /// `superseded`. The workflow rules of [`Catalog::check_publishable`] are
+    /// checked again inside the transaction.
     pub async fn publish_version(
         &self,
         dataset: &Dataset,
@@ -356,43 +380,36 @@ impl Catalog {
         actor: &str,
     ) -> Result<Version> {
         let at = now();
+        let review_required = self.review_required(dataset).await?;
         let mut tx = self.pool.begin().await?;
-        let status: Option<String> =
-            sqlx::query("SELECT status FROM versions WHERE dataset_id = $1 AND number = $2")
-                .bind(dataset.id)
-                .bind(number)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get("status"))
-                .transpose()?;
-        match status.as_deref() {
-            None => {
-                return Err(Error::not_found(
-                    "version",
-                    format!("{}@v{number}", dataset.slug),
-                ));
-            }
-            Some("draft") => {}
-            Some(other) => {
-                return Err(Error::State(format!(
-                    "version {number} of {} is {other}; only a draft can be published",
-                    dataset.slug
-                )));
-            }
-        }
-        if dataset.status == DatasetStatus::Withdrawn {
-            return Err(Error::State(format!(
-                "dataset {} is withdrawn; it cannot publish new versions",
-                dataset.slug
-            )));
-        }
+        let sql =
+            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
+        let version = sqlx::query(AssertSqlSafe(sql))
+            .bind(dataset.id)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| version_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        // Re-read the dataset status inside the transaction (it may have been withdrawn meanwhile).
+        let status: String = sqlx::query("SELECT status FROM datasets WHERE id = $1")
+            .bind(dataset.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("status")?;
+        let current = Dataset {
+            status: DatasetStatus::from_str(&status)?,
+            ..dataset.clone()
+        };
+        crate::workflow::check_publishable(&current, &version, review_required)?;
         sqlx::query("UPDATE versions SET status = 'superseded' WHERE dataset_id = $1 AND status = 'published'")
             .bind(dataset.id)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE versions SET status = 'published', public_key = $1, published_by = $2, published_at = $3 \
-             WHERE dataset_id = $4 AND number = $5",
+            "UPDATE versions SET status = 'published', public_key = $1, published_by = $2, published_at = $3, \
+             scheduled_at = NULL WHERE dataset_id = $4 AND number = $5",
         )
         .bind(public_key)
         .bind(actor)
@@ -401,9 +418,11 @@ impl Catalog {
         .bind(number)
         .execute(&mut *tx)
         .await?;
+        // Publishing a correction reinstates a withdrawn dataset.
         sqlx::query(
             "UPDATE datasets SET status = 'published', latest_version = $1, updated_at = $2, \
-             published_at = COALESCE(published_at, $3) WHERE id = $4",
+             published_at = COALESCE(published_at, $3), withdrawn_reason = NULL, withdrawn_at = NULL, \
+             withdrawn_by = NULL WHERE id = $4",
         )
         .bind(number)
         .bind(&at)
@@ -416,12 +435,32 @@ impl Catalog {
             actor,
             "version.publish",
             &format!("dataset:{}@v{number}", dataset.slug),
-            serde_json::json!({"before": {"status": "draft", "latest_version": dataset.latest_version},
-                               "after": {"status": "published", "latest_version": number}}),
+            serde_json::json!({
+                "before": {"status": version.status.as_str(), "dataset_status": current.status.as_str(),
+                           "latest_version": dataset.latest_version},
+                "after": {"status": "published", "dataset_status": "published", "latest_version": number},
+                "correction_notice": version.correction_notice,
+            }),
         )
         .await?;
         tx.commit().await?;
         self.version(dataset.id, number).await
+    }
+
+    /// Whether publishing in the dataset's agency needs a second person's approval.
+    /// Datasets without an agency (platform datasets) always need it.
+    pub async fn review_required(&self, dataset: &Dataset) -> Result<bool> {
+        let Some(agency) = &dataset.agency else {
+            return Ok(true);
+        };
+        let flag: i64 = sqlx::query("SELECT review_required FROM agencies WHERE slug = $1")
+            .bind(agency)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get("review_required"))
+            .transpose()?
+            .unwrap_or(1);
+        Ok(flag != 0)
     }
 
     /// Forgets the raw upload of a version (after retention deleted the object).
@@ -449,7 +488,8 @@ impl Catalog {
         let rows = sqlx::query(
             "SELECT d.slug, d.id AS dataset_id, v.number, d.latest_version, v.public_key \
              FROM versions v JOIN datasets d ON d.id = v.dataset_id \
-             WHERE d.status = 'published' AND v.status IN ('published', 'superseded') \
+             WHERE d.status = 'published' AND d.disclosure = 'public' \
+             AND v.status IN ('published', 'superseded') \
              AND v.public_key IS NOT NULL ORDER BY d.slug, v.number",
         )
         .fetch_all(&self.pool)
@@ -487,7 +527,7 @@ impl Catalog {
 
     // ---------------------------------------------------------------- agencies
 
-    async fn agency_id(&self, slug: &str) -> Result<i64> {
+    pub(crate) async fn agency_id(&self, slug: &str) -> Result<i64> {
         sqlx::query("SELECT id FROM agencies WHERE slug = $1")
             .bind(slug)
             .fetch_optional(&self.pool)
@@ -579,29 +619,6 @@ impl Catalog {
         Ok(n > 0)
     }
 
-    /// Resolves a presented bearer token to its user, if valid.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
-        let row = sqlx::query(
-            "SELECT u.name, u.role, a.slug AS agency, t.expires_at FROM tokens t \
-             JOIN users u ON u.id = t.user_id LEFT JOIN agencies a ON a.id = u.agency_id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
-        )
-        .bind(crate::token::hash(token))
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        if let Some(expires) = row.try_get::<Option<String>, _>("expires_at")?
-            && expires <= now()
-        {
-            return Ok(None);
-        }
-        Ok(Some(Principal {
-            user: row.try_get("name")?,
-            role: Role::from_str(&row.try_get::<String, _>("role")?)?,
-            agency: row.try_get("agency")?,
-        }))
-    }
-
     // ---------------------------------------------------------------- audit
 
     /// The audit log, oldest first.
@@ -632,7 +649,7 @@ impl Catalog {
 }
 
 /// Appends an audit event inside the caller's transaction.
-async fn audit(
+pub(crate) async fn audit(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     actor: &str,
     action: &str,
@@ -648,6 +665,37 @@ async fn audit(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Trims optional text; blank becomes None.
+pub(crate) fn clean(s: Option<&str>) -> Option<String> {
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// `not_public` needs a reason (it is reviewed); `on_request` may carry one.
+pub(crate) fn check_disclosure(d: Disclosure, reason: Option<&str>) -> Result<()> {
+    if d == Disclosure::NotPublic && reason.is_none() {
+        return Err(Error::Invalid {
+            field: "disclosure_reason",
+            reason: "不予公开 (not_public) needs the legal reason / 需说明不予公开的理由".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks an optional `YYYY-MM-DD` date.
+pub(crate) fn check_date(date: Option<&str>) -> Result<Option<String>> {
+    match clean(date) {
+        None => Ok(None),
+        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+            .map(|day| Some(day.format("%Y-%m-%d").to_string()))
+            .map_err(|_| Error::Invalid {
+                field: "decision_date",
+                reason: format!("{d:?} is not a date in the form YYYY-MM-DD"),
+            }),
+    }
 }
 
 async fn migrate_sqlite(url: &str) -> Result<()> {

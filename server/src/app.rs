@@ -1,9 +1,9 @@
 //! Start-up wiring: settings → catalogue, store, engine → router → listener.
 
 use crate::settings::Settings;
-use crate::{examples, routes, storage};
+use crate::{examples, publishing, routes, storage};
 use anyhow::Context;
-use gongkai_catalog::{Catalog, Role};
+use gongkai_catalog::{Catalog, Role, WorkCalendar};
 use gongkai_query::{Limits, QueryEngine};
 use object_store::ObjectStore;
 use std::net::SocketAddr;
@@ -22,6 +22,8 @@ pub struct AppState {
     pub engine: Arc<QueryEngine>,
     /// Settings in force.
     pub settings: Arc<Settings>,
+    /// Working-day calendar for disclosure deadlines.
+    pub calendar: Arc<WorkCalendar>,
 }
 
 impl AppState {
@@ -51,11 +53,21 @@ impl AppState {
                 ..Limits::default()
             },
         )?);
+        let calendar = match &settings.calendar_file {
+            None => WorkCalendar::china(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the calendar {}", path.display()))?;
+                WorkCalendar::from_toml(&text)
+                    .with_context(|| format!("parsing the calendar {}", path.display()))?
+            }
+        };
         Ok(AppState {
             catalog,
             store,
             engine,
             settings: Arc::new(settings),
+            calendar: Arc::new(calendar),
         })
     }
 }
@@ -110,9 +122,15 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = routes::router(self.state.clone());
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let scheduler = tokio::spawn(publishing::run_scheduler(self.state.clone()));
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+        scheduler.abort();
+        served?;
         self.state.catalog.close().await;
         Ok(())
     }
@@ -140,6 +158,10 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
             .add_token("admin", &token, "bootstrap (generated)", "system")
             .await?;
         println!("gongkai: admin token (shown once, store it now): {token}");
+        println!(
+            "gongkai: use it as 'Authorization: Bearer <token>'; set a web password with \
+             `gongkai user password admin` (reads it from standard input)"
+        );
     } else {
         println!(
             "gongkai: an admin token exists; create another with `gongkai token create --user admin`"

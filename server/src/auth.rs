@@ -4,7 +4,7 @@ use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use gongkai_catalog::{Principal, Role};
+use gongkai_catalog::Principal;
 
 /// The caller, if a valid token was presented. A presented but invalid token
 /// is an error (401), never silently anonymous.
@@ -61,18 +61,26 @@ impl FromRequestParts<AppState> for Signed {
     }
 }
 
-/// Whether the caller may see and edit unpublished material of an agency's dataset.
-pub fn can_edit(p: &Principal, agency: Option<&str>) -> bool {
-    p.role == Role::Admin || (p.agency.is_some() && p.agency.as_deref() == agency)
-}
-
-/// Whether the caller may publish in an agency.
-pub fn can_publish(p: &Principal, agency: Option<&str>) -> bool {
-    p.role == Role::Admin
-        || (p.role == Role::Reviewer && p.agency.is_some() && p.agency.as_deref() == agency)
-}
-
 /// 403 with a message.
 pub fn forbidden(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// The raw bearer token of a request, if any (for logout).
+pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+/// Expiry for a new API token: `days` from now (0 = never; at most ten years),
+/// or `default_days` when not given.
+pub fn token_expiry(days: Option<i64>, default_days: i64) -> Option<String> {
+    let days = days.unwrap_or(default_days);
+    (days > 0).then(|| {
+        (chrono::Utc::now() + chrono::Duration::days(days.min(3650)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
 }

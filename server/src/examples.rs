@@ -3,7 +3,7 @@
 //! works from any working directory.
 
 use crate::{AppState, publishing};
-use gongkai_catalog::NewDataset;
+use gongkai_catalog::{Approval, NewAgency, NewDataset, Submission};
 
 /// One example dataset.
 pub struct Example {
@@ -17,7 +17,41 @@ pub struct Example {
     pub file_name: &'static str,
     /// File content.
     pub bytes: &'static [u8],
+    /// Publishing agency (one of [`AGENCIES`]).
+    pub agency: &'static str,
 }
+
+/// A small agency hierarchy for the examples: (slug, name, English name, parent, kind).
+pub const AGENCIES: &[(&str, &str, &str, Option<&str>, &str)] = &[
+    (
+        "example-county",
+        "示例县人民政府",
+        "Example County Government",
+        None,
+        "county_government",
+    ),
+    (
+        "example-county-health",
+        "示例县卫生健康局",
+        "Example County Health Commission",
+        Some("example-county"),
+        "department",
+    ),
+    (
+        "example-county-ecology",
+        "示例县生态环境分局",
+        "Example County Ecology and Environment Bureau",
+        Some("example-county"),
+        "department",
+    ),
+    (
+        "example-county-finance",
+        "示例县财政局",
+        "Example County Finance Bureau",
+        Some("example-county"),
+        "department",
+    ),
+];
 
 /// The shipped examples.
 pub const EXAMPLES: &[Example] = &[
@@ -27,6 +61,7 @@ pub const EXAMPLES: &[Example] = &[
         description: "按功能分类科目列示的部门预算支出（单位：万元），含基本支出与项目支出。GBK 编码的 CSV，带标题行、单位行、两级表头与合计行。 / Department budget expenditure by functional subject (10k yuan); a GBK CSV with title, unit line, two-level header and totals.",
         file_name: "budget_2024_gbk.csv",
         bytes: include_bytes!("../../examples/budget_2024_gbk.csv"),
+        agency: "example-county-health",
     },
     Example {
         slug: "air-quality-2024-05",
@@ -34,6 +69,7 @@ pub const EXAMPLES: &[Example] = &[
         description: "各镇街 AQI、PM2.5、PM10 与优良天数比例。XLSX 工作簿。 / Township air quality ranking (AQI, PM2.5, PM10, share of good days); an XLSX workbook.",
         file_name: "air_quality_2024_05.xlsx",
         bytes: include_bytes!("../../examples/air_quality_2024_05.xlsx"),
+        agency: "example-county-ecology",
     },
     Example {
         slug: "procurement-results-2024",
@@ -41,11 +77,33 @@ pub const EXAMPLES: &[Example] = &[
         description: "政府采购项目的中标供应商、统一社会信用代码、中标金额与公告日期。UTF-8 CSV。 / Government procurement awards: supplier, credit code, amount, notice date; a UTF-8 CSV.",
         file_name: "procurement_results_2024.csv",
         bytes: include_bytes!("../../examples/procurement_results_2024.csv"),
+        agency: "example-county-finance",
     },
 ];
 
-/// Creates and publishes every example dataset.
+/// Creates the example agencies, then uploads, reviews and publishes every
+/// example dataset through the normal workflow (uploaded by `examples`,
+/// reviewed and published by `system`).
 pub async fn load(state: &AppState) -> anyhow::Result<()> {
+    for (slug, name, name_en, parent, kind) in AGENCIES {
+        if state.catalog.agency(slug).await.is_ok() {
+            continue;
+        }
+        state
+            .catalog
+            .add_agency(
+                &NewAgency {
+                    slug: (*slug).into(),
+                    name: (*name).into(),
+                    name_en: Some((*name_en).into()),
+                    parent: parent.map(Into::into),
+                    kind: Some((*kind).into()),
+                    review_required: Some(true),
+                },
+                "system",
+            )
+            .await?;
+    }
     for ex in EXAMPLES {
         let dataset = state
             .catalog
@@ -54,7 +112,8 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                     slug: ex.slug.into(),
                     title: ex.title.into(),
                     description: Some(ex.description.into()),
-                    agency: None,
+                    agency: Some(ex.agency.into()),
+                    ..NewDataset::default()
                 },
                 "system",
             )
@@ -62,9 +121,27 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
             bytes::Bytes::from_static(ex.bytes),
         )]);
-        let version = publishing::upload(state, &dataset, "system", ex.file_name, None, body)
+        let version = publishing::upload(state, &dataset, "examples", ex.file_name, None, body)
             .await
             .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
+        let note = Submission {
+            change_note: Some("示例数据 / example data".into()),
+            correction_notice: None,
+        };
+        state
+            .catalog
+            .submit_version(&dataset, version.number, &note, "examples")
+            .await?;
+        let approval = Approval {
+            comment: Some("示例数据，已完成保密审查 / example data, reviewed".into()),
+            confidentiality_reviewed: true,
+            redaction_confirmed: true,
+            publish_at: None,
+        };
+        state
+            .catalog
+            .approve_version(&dataset, version.number, &approval, "system")
+            .await?;
         publishing::publish(state, &dataset, version.number, "system")
             .await
             .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;

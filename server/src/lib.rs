@@ -14,6 +14,7 @@ pub mod routes;
 pub mod settings;
 pub mod storage;
 
-pub use app::{AppState, Application};
+pub use app::{AppState, Application, redact_url};
+pub use auth::token_expiry;
 pub use error::ApiError;
 pub use settings::Settings;

@@ -42,10 +42,83 @@ enum Command {
         #[arg(long)]
         sheet: Option<String>,
     },
+    /// Manage agencies (机构).
+    Agency {
+        #[command(subcommand)]
+        command: AgencyCommand,
+    },
+    /// Manage users and their roles.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgencyCommand {
+    /// Register an agency.
+    Add {
+        /// URL name (lowercase a-z, 0-9, '-', '_').
+        slug: String,
+        /// Chinese name.
+        #[arg(long)]
+        name: String,
+        /// English name.
+        #[arg(long)]
+        name_en: Option<String>,
+        /// Parent agency slug.
+        #[arg(long)]
+        parent: Option<String>,
+        /// County government, department, township …
+        #[arg(long)]
+        kind: Option<String>,
+        /// Let editors publish without a reviewer's approval.
+        #[arg(long)]
+        no_review: bool,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+    /// List agencies.
+    List {
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user with a role in an agency.
+    Add {
+        /// Login name.
+        name: String,
+        /// Agency slug (required for editors and reviewers; omit for platform admins).
+        #[arg(long)]
+        agency: Option<String>,
+        /// editor, reviewer or admin.
+        #[arg(long)]
+        role: String,
+        /// Read the web login password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+    /// Set a user's password (read from the first line of standard input).
+    Password {
+        /// Login name.
+        name: String,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        target: StoreArgs,
     },
 }
 
@@ -56,6 +129,30 @@ enum TokenCommand {
         /// User name.
         #[arg(long)]
         user: String,
+        /// Label to recognise the token by.
+        #[arg(long, default_value = "created with gongkai token create")]
+        label: String,
+        /// read (see drafts, change nothing) or write (everything the role allows).
+        #[arg(long, default_value = "write")]
+        scope: String,
+        /// Days until it expires (0: never; default from settings, 365).
+        #[arg(long)]
+        expires_days: Option<i64>,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+    /// List a user's tokens (never the secrets).
+    List {
+        /// User name.
+        #[arg(long)]
+        user: String,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id (see `gongkai token list`).
+        id: i64,
         #[command(flatten)]
         target: StoreArgs,
     },
@@ -93,6 +190,9 @@ struct ServeArgs {
     /// Do not load the example datasets into an empty catalogue.
     #[arg(long, env = "GONGKAI_NO_EXAMPLES")]
     no_examples: bool,
+    /// Seconds between checks for scheduled publications.
+    #[arg(long, env = "GONGKAI_SCHEDULER_INTERVAL_SECS")]
+    scheduler_interval_secs: Option<u64>,
 }
 
 fn overrides(t: &StoreArgs) -> Overrides {
@@ -127,8 +227,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Token { command } => {
             init_tracing();
-            let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(token(command))
+            tokio::runtime::Runtime::new()?.block_on(token(command))
+        }
+        Command::Agency { command } => {
+            init_tracing();
+            tokio::runtime::Runtime::new()?.block_on(agency(command))
+        }
+        Command::User { command } => {
+            init_tracing();
+            tokio::runtime::Runtime::new()?.block_on(user(command))
         }
     }
 }
@@ -139,6 +246,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         admin_token: args.admin_token,
         max_upload_bytes: args.max_upload_bytes,
         no_examples: args.no_examples,
+        scheduler_interval_secs: args.scheduler_interval_secs,
         ..overrides(&args.target)
     };
     let settings = Settings::load(&o)?;
@@ -149,20 +257,203 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     app.run_until_stopped().await
 }
 
+/// Opens the catalogue the settings point at (same data dir or URL as `serve`).
+async fn open_catalog(target: &StoreArgs) -> anyhow::Result<(gongkai_catalog::Catalog, Settings)> {
+    let settings = Settings::load(&overrides(target))?;
+    let url = settings.catalog_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    }
+    let catalog = gongkai_catalog::Catalog::connect(&url)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the catalogue at {}",
+                gongkai_server::redact_url(&url)
+            )
+        })?;
+    Ok((catalog, settings))
+}
+
+/// Reads one line (a password) from standard input.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    let pw = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(!pw.is_empty(), "no password on standard input");
+    Ok(pw)
+}
+
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { user, target } => {
-            let settings = Settings::load(&overrides(&target))?;
-            let catalog = gongkai_catalog::Catalog::connect(&settings.catalog_url()).await?;
+        TokenCommand::Create {
+            user,
+            label,
+            scope,
+            expires_days,
+            target,
+        } => {
+            let (catalog, settings) = open_catalog(&target).await?;
+            let scope: gongkai_catalog::Scope = scope
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--scope must be read or write"))?;
             let token = gongkai_catalog::token::generate();
+            let expires_at = gongkai_server::token_expiry(expires_days, settings.token_days);
             catalog
-                .add_token(&user, &token, "created with gongkai token create", "cli")
+                .create_token(
+                    &gongkai_catalog::NewToken {
+                        user: user.clone(),
+                        label,
+                        scope,
+                        kind: "api",
+                        expires_at: expires_at.clone(),
+                    },
+                    &token,
+                    "cli",
+                )
                 .await
                 .with_context(|| format!("creating a token for {user:?}"))?;
             println!("{token}");
-            Ok(())
+            eprintln!(
+                "gongkai: token for {user} ({scope}), expires {}; it is shown only once",
+                expires_at.as_deref().unwrap_or("never")
+            );
+        }
+        TokenCommand::List { user, target } => {
+            let (catalog, _) = open_catalog(&target).await?;
+            catalog.user(&user).await?;
+            println!(
+                "{:<6} {:<8} {:<8} {:<10} {:<26} {:<26} label",
+                "id", "kind", "scope", "hash", "expires", "revoked"
+            );
+            for t in catalog.tokens(Some(&user)).await? {
+                println!(
+                    "{:<6} {:<8} {:<8} {:<10} {:<26} {:<26} {}",
+                    t.id,
+                    t.kind,
+                    t.scope,
+                    t.hash_prefix,
+                    t.expires_at.unwrap_or_else(|| "never".into()),
+                    t.revoked_at.unwrap_or_default(),
+                    t.label.unwrap_or_default()
+                );
+            }
+        }
+        TokenCommand::Revoke { id, target } => {
+            let (catalog, _) = open_catalog(&target).await?;
+            let t = catalog.revoke_token(id, "cli").await?;
+            eprintln!("gongkai: token {id} of {} revoked", t.user);
         }
     }
+    Ok(())
+}
+
+async fn agency(command: AgencyCommand) -> anyhow::Result<()> {
+    match command {
+        AgencyCommand::Add {
+            slug,
+            name,
+            name_en,
+            parent,
+            kind,
+            no_review,
+            target,
+        } => {
+            let (catalog, _) = open_catalog(&target).await?;
+            let a = catalog
+                .add_agency(
+                    &gongkai_catalog::NewAgency {
+                        slug,
+                        name,
+                        name_en,
+                        parent,
+                        kind,
+                        review_required: Some(!no_review),
+                    },
+                    "cli",
+                )
+                .await?;
+            println!("{}", serde_json::to_string(&a)?);
+        }
+        AgencyCommand::List { target } => {
+            let (catalog, _) = open_catalog(&target).await?;
+            for a in catalog.agencies().await? {
+                println!(
+                    "{:<32} {:<24} parent={} review={}",
+                    a.slug,
+                    a.name,
+                    a.parent.unwrap_or_else(|| "-".into()),
+                    if a.review_required { "required" } else { "off" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(command: UserCommand) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Add {
+            name,
+            agency,
+            role,
+            password_stdin,
+            target,
+        } => {
+            let role: gongkai_catalog::Role = role
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--role must be editor, reviewer or admin"))?;
+            let password_hash = if password_stdin {
+                Some(gongkai_catalog::hash_password(&password_from_stdin()?)?)
+            } else {
+                None
+            };
+            let (catalog, _) = open_catalog(&target).await?;
+            let u = catalog
+                .add_user(
+                    &gongkai_catalog::NewUser {
+                        name,
+                        role,
+                        agency,
+                        password_hash,
+                    },
+                    "cli",
+                )
+                .await?;
+            println!("{}", serde_json::to_string(&u)?);
+        }
+        UserCommand::Password { name, target } => {
+            let hash = gongkai_catalog::hash_password(&password_from_stdin()?)?;
+            let (catalog, _) = open_catalog(&target).await?;
+            catalog.set_password(&name, &hash, "cli").await?;
+            eprintln!("gongkai: password of {name} set");
+        }
+        UserCommand::List { target } => {
+            let (catalog, _) = open_catalog(&target).await?;
+            for u in catalog.users().await? {
+                println!(
+                    "{:<24} {:<9} {:<32} {}{}",
+                    u.name,
+                    u.role,
+                    u.agency.unwrap_or_else(|| "(platform)".into()),
+                    if u.has_password {
+                        "password"
+                    } else {
+                        "token only"
+                    },
+                    if u.disabled_at.is_some() {
+                        " DISABLED"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {

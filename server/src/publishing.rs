@@ -146,6 +146,9 @@ pub async fn publish(
     actor: &str,
 ) -> Result<Version, ApiError> {
     let version = state.catalog.version(dataset.id, number).await?;
+    // Check the workflow before copying anything (and again at commit).
+    let review_required = state.catalog.review_required(dataset).await?;
+    gongkai_catalog::check_publishable(dataset, &version, review_required)?;
     let Some(draft_key) = version.draft_key.clone() else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -181,6 +184,47 @@ pub async fn publish(
     }
     tracing::info!(dataset = %dataset.slug, version = number, "version published");
     Ok(published)
+}
+
+/// Publishes approved versions whose scheduled time has come, every
+/// `scheduler_interval_secs`, on behalf of the reviewer who scheduled them.
+pub async fn run_scheduler(state: AppState) {
+    let every = std::time::Duration::from_secs(state.settings.scheduler_interval_secs.max(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let due = match state.catalog.due_versions().await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "scheduler: listing due versions failed");
+                continue;
+            }
+        };
+        for (slug, number, reviewer) in due {
+            let result = async {
+                let dataset = state.catalog.dataset(&slug).await?;
+                publish(&state, &dataset, number, &reviewer).await
+            }
+            .await;
+            match result {
+                Ok(_) => {
+                    tracing::info!(dataset = %slug, version = number, "scheduled publication done")
+                }
+                Err(e) => {
+                    tracing::warn!(dataset = %slug, version = number, error = %e.message, "scheduled publication failed; unscheduling it");
+                    // Do not retry a failing publication forever: clear the schedule
+                    // (audited) so the reviewer sees it and acts.
+                    if let Ok(d) = state.catalog.dataset(&slug).await {
+                        let _ = state
+                            .catalog
+                            .schedule_version(&d, number, None, "scheduler")
+                            .await;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Scans the artifact about to be released; any identifier found blocks publication.

@@ -93,6 +93,14 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Query limits.
     pub query: QuerySettings,
+    /// Working-day calendar file (TOML `holidays`/`workdays` lists); default: built-in China 2025–2026.
+    pub calendar_file: Option<PathBuf>,
+    /// How often scheduled publications are checked, in seconds.
+    pub scheduler_interval_secs: u64,
+    /// Lifetime of a web login session, in hours.
+    pub session_hours: i64,
+    /// Default lifetime of API tokens, in days (0: no expiry).
+    pub token_days: i64,
 }
 
 impl Default for Settings {
@@ -108,6 +116,10 @@ impl Default for Settings {
             raw_retention: RawRetention::UntilPublished,
             public_url: None,
             query: QuerySettings::default(),
+            calendar_file: None,
+            scheduler_interval_secs: 30,
+            session_hours: 12,
+            token_days: 365,
         }
     }
 }
@@ -131,6 +143,8 @@ pub struct Overrides {
     pub max_upload_bytes: Option<u64>,
     /// `--no-examples` / `GONGKAI_NO_EXAMPLES`.
     pub no_examples: bool,
+    /// `--scheduler-interval-secs` / `GONGKAI_SCHEDULER_INTERVAL_SECS`.
+    pub scheduler_interval_secs: Option<u64>,
 }
 
 /// Settings could not be loaded.
@@ -199,6 +213,9 @@ impl Settings {
         }
         if o.no_examples {
             s.load_examples = false;
+        }
+        if let Some(v) = o.scheduler_interval_secs {
+            s.scheduler_interval_secs = v.max(1);
         }
         Ok(s)
     }

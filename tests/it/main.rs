@@ -4,6 +4,7 @@
 
 mod support;
 
+mod authz;
 mod duckdb;
 mod errors;
 mod examples;
@@ -11,3 +12,4 @@ mod postgres;
 mod privacy;
 mod roundtrip;
 mod visibility;
+mod workflow;

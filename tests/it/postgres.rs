@@ -91,3 +91,24 @@ async fn roundtrip_with_a_postgres_catalogue() {
     }
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn workflow_with_a_postgres_catalogue() {
+    let Ok(admin_url) = std::env::var("GONGKAI_TEST_POSTGRES_URL") else {
+        assert!(!required(), "CI must set GONGKAI_TEST_POSTGRES_URL");
+        eprintln!("skipped: GONGKAI_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db = TempDatabase::create(&admin_url).await;
+    {
+        let server = Server::start_with(Options {
+            catalog: Some(db.url.clone()),
+            scheduler_interval_secs: Some(1),
+            ..Options::default()
+        })
+        .await;
+        crate::workflow::full_workflow(&server).await;
+        crate::workflow::disclosure_and_deadlines(&server).await;
+    }
+    db.drop_now().await;
+}

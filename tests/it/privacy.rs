@@ -73,12 +73,7 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
         let upload: Value = r.json().await.unwrap();
         assert_eq!(status, StatusCode::CREATED, "{name}: {upload}");
         save(format!("{slug}-upload.json"), upload.to_string().as_bytes());
-        let r = server
-            .post_json(
-                &format!("/api/v1/datasets/{slug}/versions/1/publish"),
-                Value::Null,
-            )
-            .await;
+        let r = server.review_and_publish(&slug, 1).await;
         let status = r.status();
         let body = r.text().await.unwrap();
         assert_eq!(status, StatusCode::OK, "{name}: publish answered {body}");

@@ -180,12 +180,7 @@ pub async fn check_roundtrip(server: &Server, slug: &str) {
     assert_eq!(sheet["unit"], "万元");
     assert_eq!(upload["report"]["encoding"], "gb18030");
 
-    let r = server
-        .post_json(
-            &format!("/api/v1/datasets/{slug}/versions/1/publish"),
-            Value::Null,
-        )
-        .await;
+    let r = server.review_and_publish(slug, 1).await;
     assert_eq!(r.status(), StatusCode::OK);
 
     let dataset: Value = server
@@ -412,12 +407,8 @@ async fn xlsx_multipart_upload_reads_the_first_sheet() {
         body["report"]["sheets"][0]["header_rows"],
         serde_json::json!([1, 1])
     );
-    server
-        .post_json(
-            "/api/v1/datasets/awards-xlsx/versions/1/publish",
-            Value::Null,
-        )
-        .await;
+    let r = server.review_and_publish("awards-xlsx", 1).await;
+    assert_eq!(r.status(), StatusCode::OK);
     let dataset: Value = server
         .get("/api/v1/datasets/awards-xlsx")
         .await

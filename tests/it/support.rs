@@ -39,6 +39,7 @@ pub struct Options {
     pub store: Option<String>,
     pub examples: bool,
     pub max_upload_bytes: Option<u64>,
+    pub scheduler_interval_secs: Option<u64>,
 }
 
 /// A running server process; killed on drop.
@@ -47,6 +48,9 @@ pub struct Server {
     pub base: String,
     pub client: Client,
     pub data_dir: tempfile::TempDir,
+    /// A second platform admin who approves what the bootstrap admin uploads
+    /// (four-eyes rule), created on first use.
+    reviewer: tokio::sync::OnceCell<String>,
 }
 
 impl Server {
@@ -77,6 +81,9 @@ impl Server {
         }
         if let Some(m) = o.max_upload_bytes {
             cmd.args(["--max-upload-bytes", &m.to_string()]);
+        }
+        if let Some(s) = o.scheduler_interval_secs {
+            cmd.args(["--scheduler-interval-secs", &s.to_string()]);
         }
         let mut child = cmd.spawn().expect("starting gongkai serve");
         let stdout = child.stdout.take().expect("stdout");
@@ -111,6 +118,7 @@ impl Server {
                 .build()
                 .expect("client"),
             data_dir,
+            reviewer: tokio::sync::OnceCell::new(),
         };
         let health = server.get("/healthz").await;
         assert_eq!(health.status(), StatusCode::OK);
@@ -174,14 +182,85 @@ impl Server {
         let body: Value = r.json().await.expect("upload JSON");
         assert_eq!(status, StatusCode::CREATED, "upload answered {body}");
         let n = body["version"].as_i64().expect("version number");
+        let r = self.review_and_publish(slug, n).await;
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::OK, "publish answered {body}");
+        n
+    }
+
+    /// POST with a bearer token and a JSON body.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The second admin's token (created on first use).
+    pub async fn reviewer_token(&self) -> String {
+        self.reviewer
+            .get_or_init(|| async { self.user_token("second-admin", "admin", None).await })
+            .await
+            .clone()
+    }
+
+    /// Creates a user (as the bootstrap admin) and returns a fresh API token for it.
+    pub async fn user_token(&self, name: &str, role: &str, agency: Option<&str>) -> String {
         let r = self
             .post_json(
-                &format!("/api/v1/datasets/{slug}/versions/{n}/publish"),
-                Value::Null,
+                "/api/v1/users",
+                serde_json::json!({"name": name, "role": role, "agency": agency}),
             )
             .await;
-        assert_eq!(r.status(), StatusCode::OK, "publish");
-        n
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::CREATED, "create user {name}: {body}");
+        let r = self
+            .post_json("/api/v1/tokens", serde_json::json!({"user": name}))
+            .await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("token JSON");
+        assert_eq!(status, StatusCode::CREATED, "token for {name}: {body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
+    /// Registers an agency (as the bootstrap admin).
+    pub async fn agency(&self, slug: &str, parent: Option<&str>) {
+        let r = self
+            .post_json(
+                "/api/v1/agencies",
+                serde_json::json!({"slug": slug, "name": format!("{slug} 机构"), "parent": parent}),
+            )
+            .await;
+        assert_eq!(r.status(), StatusCode::CREATED, "create agency {slug}");
+    }
+
+    /// Submits (as the bootstrap admin), approves (as the second admin) and publishes a version.
+    pub async fn review_and_publish(&self, slug: &str, n: i64) -> Response {
+        let base = format!("/api/v1/datasets/{slug}/versions/{n}");
+        let r = self
+            .post_json(&format!("{base}/submit"), serde_json::json!({}))
+            .await;
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::OK, "submit answered {body}");
+        let reviewer = self.reviewer_token().await;
+        let r = self
+            .post_as(
+                &reviewer,
+                &format!("{base}/approve"),
+                serde_json::json!({"confidentiality_reviewed": true, "redaction_confirmed": true}),
+            )
+            .await;
+        let status = r.status();
+        let body = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::OK, "approve answered {body}");
+        self.post_as(&reviewer, &format!("{base}/publish"), Value::Null)
+            .await
     }
 
     /// Runs SQL and returns the JSON answer (asserting 200).

@@ -66,12 +66,7 @@ async fn drafts_are_invisible_until_published() {
     assert!(!store.join("datasets").exists());
 
     // Published: visible everywhere, and the raw upload is gone (default retention).
-    let r = server
-        .post_json(
-            "/api/v1/datasets/draft-only/versions/1/publish",
-            Value::Null,
-        )
-        .await;
+    let r = server.review_and_publish("draft-only", 1).await;
     assert_eq!(r.status(), StatusCode::OK);
     let list: Value = server.get("/api/v1/datasets").await.json().await.unwrap();
     assert_eq!(list["total"], 1);

@@ -1,6 +1,6 @@
 //! Dataset metadata, uploads and publication.
 
-use crate::auth::{Caller, Signed, can_edit, can_publish, forbidden};
+use crate::auth::{Caller, Signed, forbidden};
 use crate::{ApiError, AppState, publishing};
 use axum::Json;
 use axum::body::Body;
@@ -8,7 +8,10 @@ use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use futures::StreamExt;
-use gongkai_catalog::{Dataset, DatasetStatus, NewDataset, Principal, Version};
+use gongkai_catalog::{
+    Approval, Dataset, DatasetPatch, DatasetStatus, Disclosure, NewDataset, Principal, Submission,
+    Version,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -28,8 +31,9 @@ fn fifty() -> i64 {
     50
 }
 
-fn version_summary(v: &Version) -> Value {
-    json!({
+/// A version as listed. Review details are shown only to the agency's staff.
+pub(crate) fn version_summary(v: &Version, privileged: bool) -> Value {
+    let mut out = json!({
         "version": v.number,
         "status": v.status,
         "rows": v.rows,
@@ -39,25 +43,45 @@ fn version_summary(v: &Version) -> Value {
         "created_at": v.created_at,
         "published_at": v.published_at,
         "change_note": v.change_note,
-    })
+        "correction_notice": v.correction_notice,
+    });
+    if privileged {
+        out["created_by"] = json!(v.created_by);
+        out["submitted_by"] = json!(v.submitted_by);
+        out["submitted_at"] = json!(v.submitted_at);
+        out["reviewed_by"] = json!(v.reviewed_by);
+        out["reviewed_at"] = json!(v.reviewed_at);
+        out["review_comment"] = json!(v.review_comment);
+        out["scheduled_at"] = json!(v.scheduled_at);
+        out["published_by"] = json!(v.published_by);
+    }
+    out
 }
 
-fn dataset_summary(d: &Dataset) -> Value {
+pub(crate) fn dataset_summary(d: &Dataset) -> Value {
+    let serves_data = d.status == DatasetStatus::Published && d.disclosure == Disclosure::Public;
+    let mut links = json!({"self": format!("/api/v1/datasets/{}", d.slug)});
+    if serves_data {
+        links["parquet"] = json!(format!("/api/v1/datasets/{}/data.parquet", d.slug));
+        links["csv"] = json!(format!("/api/v1/datasets/{}/data.csv", d.slug));
+    }
     json!({
         "slug": d.slug,
         "title": d.title,
         "description": d.description,
         "agency": d.agency,
         "status": d.status,
+        "withdrawn_reason": d.withdrawn_reason,
+        "withdrawn_at": d.withdrawn_at,
+        "disclosure": d.disclosure,
+        "disclosure_label": d.disclosure.label_zh(),
+        "disclosure_reason": d.disclosure_reason,
+        "decision_date": d.decision_date,
         "latest_version": d.latest_version,
         "created_at": d.created_at,
         "updated_at": d.updated_at,
         "published_at": d.published_at,
-        "links": {
-            "self": format!("/api/v1/datasets/{}", d.slug),
-            "parquet": format!("/api/v1/datasets/{}/data.parquet", d.slug),
-            "csv": format!("/api/v1/datasets/{}/data.csv", d.slug),
-        },
+        "links": links,
     })
 }
 
@@ -68,8 +92,9 @@ pub async fn visible_dataset(
     caller: Option<&Principal>,
 ) -> Result<Dataset, ApiError> {
     let d = state.catalog.dataset(slug).await?;
-    let privileged = caller.is_some_and(|p| can_edit(p, d.agency.as_deref()));
-    if d.status == DatasetStatus::Draft && !privileged {
+    let privileged = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
+    let hidden = d.status == DatasetStatus::Draft || d.disclosure == Disclosure::NotPublic;
+    if hidden && !privileged {
         return Err(ApiError::not_found(format!("dataset {slug:?}")));
     }
     Ok(d)
@@ -103,9 +128,14 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(new) = body?;
     let agency = new.agency.clone().or_else(|| p.agency.clone());
-    if !can_edit(&p, agency.as_deref()) {
+    if !p.can_edit(agency.as_deref()) {
         return Err(forbidden(
             "you may only create datasets for your own agency",
+        ));
+    }
+    if new.disclosure == Some(Disclosure::NotPublic) && !p.can_review(agency.as_deref()) {
+        return Err(forbidden(
+            "only a reviewer may classify a dataset as 不予公开 (not_public)",
         ));
     }
     let d = state
@@ -123,7 +153,7 @@ async fn detail(
     d: &Dataset,
     caller: Option<&Principal>,
 ) -> Result<Value, ApiError> {
-    let privileged = caller.is_some_and(|p| can_edit(p, d.agency.as_deref()));
+    let privileged = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
     let versions: Vec<Version> = state
         .catalog
         .versions(d.id)
@@ -138,7 +168,15 @@ async fn detail(
     let mut out = dataset_summary(d);
     out["columns"] = json!(current.map(|v| v.columns.clone()).unwrap_or_default());
     out["rows"] = json!(current.map(|v| v.rows));
-    out["versions"] = json!(versions.iter().map(version_summary).collect::<Vec<_>>());
+    out["versions"] = json!(
+        versions
+            .iter()
+            .map(|v| version_summary(v, privileged))
+            .collect::<Vec<_>>()
+    );
+    if privileged {
+        out["review_required"] = json!(state.catalog.review_required(d).await?);
+    }
     Ok(out)
 }
 
@@ -180,7 +218,7 @@ pub async fn visible_version(
             }
             other => other.into(),
         })?;
-    let privileged = caller.is_some_and(|p| can_edit(p, d.agency.as_deref()));
+    let privileged = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
     if !v.status.is_public() && !privileged {
         return Err(ApiError::not_found(format!(
             "version {number} of {:?}",
@@ -198,7 +236,10 @@ pub async fn version(
 ) -> Result<Json<Value>, ApiError> {
     let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
     let v = visible_version(&state, &d, number, caller.as_ref()).await?;
-    let mut out = version_summary(&v);
+    let privileged = caller
+        .as_ref()
+        .is_some_and(|p| p.can_view(d.agency.as_deref()));
+    let mut out = version_summary(&v, privileged);
     out["columns"] = json!(v.columns);
     out["report"] = v.report.clone();
     Ok(Json(out))
@@ -220,8 +261,8 @@ pub async fn upload(
     request: Request,
 ) -> Result<impl IntoResponse, ApiError> {
     let Query(params) = params?;
-    let d = state.catalog.dataset(&slug).await?;
-    if !can_edit(&p, d.agency.as_deref()) {
+    let d = visible_dataset(&state, &slug, Some(&p)).await?;
+    if !p.can_edit(d.agency.as_deref()) {
         return Err(forbidden(
             "you may only upload to datasets of your own agency",
         ));
@@ -284,18 +325,215 @@ pub async fn upload(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// `POST /api/v1/datasets/{slug}/versions/{n}/publish`.
+/// Loads a dataset for a workflow action; 404 for callers who may not see it,
+/// 403 for those who see it but may not act.
+async fn dataset_for(
+    state: &AppState,
+    slug: &str,
+    p: &Principal,
+    allowed: impl Fn(&Principal, Option<&str>) -> bool,
+    what: &str,
+) -> Result<Dataset, ApiError> {
+    let d = visible_dataset(state, slug, Some(p)).await?;
+    if !allowed(p, d.agency.as_deref()) {
+        return Err(forbidden(format!(
+            "{what} needs a role in the dataset's agency that allows it"
+        )));
+    }
+    Ok(d)
+}
+
+/// Optional JSON body: absent, empty or `null` means the default value.
+pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(
+    body: &axum::body::Bytes,
+) -> Result<T, ApiError> {
+    let trimmed = body.trim_ascii();
+    if trimmed.is_empty() || trimmed == b"null" {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+}
+
+/// `PATCH /api/v1/datasets/{slug}`: title, description, disclosure, decision date.
+pub async fn patch(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path(slug): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let patch: DatasetPatch = optional_body(&body)?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_edit, "editing a dataset").await?;
+    let disclosure_change = patch.disclosure.is_some_and(|x| x != d.disclosure)
+        || (patch.disclosure_reason.is_some() && d.disclosure != Disclosure::Public);
+    if disclosure_change && !p.can_review(d.agency.as_deref()) {
+        return Err(forbidden(
+            "only a reviewer may change the disclosure attribute (公开属性)",
+        ));
+    }
+    let d = state.catalog.update_dataset(&d, &patch, &p.user).await?;
+    Ok(Json(detail(&state, &d, Some(&p)).await?))
+}
+
+/// `POST …/versions/{n}/submit` `{"change_note"?, "correction_notice"?}`.
+pub async fn submit(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path((slug, number)): Path<(String, i64)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let s: Submission = optional_body(&body)?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_edit, "submitting").await?;
+    let v = state
+        .catalog
+        .submit_version(&d, number, &s, &p.user)
+        .await?;
+    Ok(Json(version_summary(&v, true)))
+}
+
+/// `POST …/versions/{n}/approve` `{"confidentiality_reviewed": true, "redaction_confirmed": true, "comment"?, "publish_at"?}`.
+pub async fn approve(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path((slug, number)): Path<(String, i64)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let a: Approval = optional_body(&body)?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_review, "approving").await?;
+    let v = state
+        .catalog
+        .approve_version(&d, number, &a, &p.user)
+        .await?;
+    Ok(Json(version_summary(&v, true)))
+}
+
+/// `{"comment": …}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Comment {
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST …/versions/{n}/reject` `{"comment": …}`.
+pub async fn reject(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path((slug, number)): Path<(String, i64)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let c: Comment = optional_body(&body)?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_review, "rejecting").await?;
+    let v = state
+        .catalog
+        .reject_version(&d, number, c.comment.as_deref(), &p.user)
+        .await?;
+    Ok(Json(version_summary(&v, true)))
+}
+
+/// `{"at"?: RFC 3339}`: publish now, or schedule.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    #[serde(default)]
+    at: Option<String>,
+}
+
+/// `POST /api/v1/datasets/{slug}/versions/{n}/publish` `{"at"?}`.
+///
+/// Reviewers (or, where the agency requires no review, editors) publish an
+/// approved version now, or schedule it with `at`.
 pub async fn publish(
     State(state): State<AppState>,
     Signed(p): Signed,
     Path((slug, number)): Path<(String, i64)>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let d = state.catalog.dataset(&slug).await?;
-    if !can_publish(&p, d.agency.as_deref()) {
+    let req: PublishRequest = optional_body(&body)?;
+    let d = visible_dataset(&state, &slug, Some(&p)).await?;
+    let review_required = state.catalog.review_required(&d).await?;
+    let may = if review_required {
+        p.can_review(d.agency.as_deref())
+    } else {
+        p.can_edit(d.agency.as_deref())
+    };
+    if !may {
         return Err(forbidden(
             "publishing needs a reviewer of the dataset's agency or an admin",
         ));
     }
+    if let Some(at) = req.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let when = chrono::DateTime::parse_from_rfc3339(at).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_time",
+                format!("{at:?} is not an RFC 3339 time (2026-12-01T09:00:00+08:00)"),
+            )
+        })?;
+        let when = when
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let v = state
+            .catalog
+            .schedule_version(&d, number, Some(&when), &p.user)
+            .await?;
+        return Ok(Json(version_summary(&v, true)));
+    }
     let v = publishing::publish(&state, &d, number, &p.user).await?;
-    Ok(Json(version_summary(&v)))
+    Ok(Json(version_summary(&v, true)))
+}
+
+/// `{"reason": …}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/datasets/{slug}/withdraw` `{"reason": …}`.
+pub async fn withdraw(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path(slug): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let r: Reason = optional_body(&body)?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_review, "withdrawing").await?;
+    let d = state
+        .catalog
+        .withdraw_dataset(&d, r.reason.as_deref(), &p.user)
+        .await?;
+    Ok(Json(detail(&state, &d, Some(&p)).await?))
+}
+
+/// `GET /api/v1/review-queue`: submitted versions the caller may review.
+pub async fn review_queue(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+) -> Result<Json<Value>, ApiError> {
+    if !matches!(
+        p.role,
+        gongkai_catalog::Role::Reviewer | gongkai_catalog::Role::Admin
+    ) {
+        return Err(forbidden("the review queue is for reviewers"));
+    }
+    let scope = if p.is_platform_admin() {
+        None
+    } else {
+        Some(p.within.as_slice())
+    };
+    let items = state.catalog.review_queue(scope).await?;
+    let items: Vec<Value> = items
+        .iter()
+        .filter(|(d, _)| p.can_review(d.agency.as_deref()))
+        .map(|(d, v)| {
+            let mut item = version_summary(v, true);
+            item["dataset"] = json!(d.slug);
+            item["title"] = json!(d.title);
+            item["agency"] = json!(d.agency);
+            item["privacy"] = v.report.get("privacy").cloned().unwrap_or(Value::Null);
+            item
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
 }

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use gongkai_catalog::{Dataset, DatasetStatus, Version};
+use gongkai_catalog::{Dataset, DatasetStatus, Disclosure, Principal, Version};
 use gongkai_query::{Format, ResultEncoder};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange};
@@ -21,7 +21,7 @@ pub async fn latest_file(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
-    check_not_withdrawn(&d)?;
+    check_serves_data(&d, caller.as_ref())?;
     let number = d
         .latest_version
         .ok_or_else(|| ApiError::not_found(format!("a published version of {slug:?}")))?;
@@ -37,17 +37,38 @@ pub async fn version_file(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
-    check_not_withdrawn(&d)?;
+    check_serves_data(&d, caller.as_ref())?;
     let v = visible_version(&state, &d, number, caller.as_ref()).await?;
     serve(&state, &d, &v, &file, &headers, true).await
 }
 
-fn check_not_withdrawn(d: &Dataset) -> Result<(), ApiError> {
+/// Withdrawn datasets serve nothing (410); data given only on request (依申请公开)
+/// is not downloadable by the public (403), only by the agency's staff.
+pub(crate) fn check_serves_data(d: &Dataset, caller: Option<&Principal>) -> Result<(), ApiError> {
     if d.status == DatasetStatus::Withdrawn {
         return Err(ApiError::new(
             StatusCode::GONE,
             "withdrawn",
-            format!("dataset {:?} has been withdrawn and serves no data", d.slug),
+            format!(
+                "dataset {:?} has been withdrawn and serves no data / 该数据集已撤回{}",
+                d.slug,
+                d.withdrawn_reason
+                    .as_deref()
+                    .map(|r| format!("：{r}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    let staff = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
+    if d.disclosure == Disclosure::OnRequest && !staff {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "data_on_request",
+            format!(
+                "dataset {:?} is 依申请公开: its data is given on request; apply to {} / 请向发布机关提出政府信息公开申请",
+                d.slug,
+                d.agency.as_deref().unwrap_or("the publishing agency")
+            ),
         ));
     }
     Ok(())

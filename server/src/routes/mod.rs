@@ -1,5 +1,6 @@
 //! HTTP routes.
 
+mod accounts;
 mod datasets;
 mod downloads;
 mod sql;
@@ -18,23 +19,124 @@ use serde_json::json;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+/// One API operation, as documented in `/openapi.json`.
+pub struct Operation {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template (axum syntax).
+    pub path: &'static str,
+    /// Stable operation id.
+    pub id: &'static str,
+    /// Who may call it: public, signed, editor, reviewer, admin.
+    pub access: &'static str,
+    /// One line.
+    pub summary: &'static str,
+}
+
+macro_rules! ops {
+    ($($method:literal $path:literal $id:literal $access:literal $summary:literal;)+) => {
+        &[$(Operation { method: $method, path: $path, id: $id, access: $access, summary: $summary }),+]
+    };
+}
+
+/// Every operation of the API (the router below serves exactly these).
+pub const OPERATIONS: &[Operation] = ops! {
+    "GET" "/healthz" "health" "public" "Liveness and catalogue check";
+    "GET" "/openapi.json" "openapi" "public" "This API description";
+    "POST" "/api/v1/login" "login" "public" "Password login; returns a session token";
+    "POST" "/api/v1/logout" "logout" "signed" "Revoke the presented token";
+    "GET" "/api/v1/me" "me" "signed" "Who the token belongs to";
+    "GET" "/api/v1/agencies" "agency.list" "public" "Agency hierarchy";
+    "POST" "/api/v1/agencies" "agency.create" "admin" "Register an agency";
+    "GET" "/api/v1/agencies/{slug}" "agency.show" "public" "One agency and its sub-agencies";
+    "GET" "/api/v1/agencies/{slug}/deadlines" "agency.deadlines" "editor" "Publication deadlines and overdue items of an agency";
+    "GET" "/api/v1/admin/deadlines" "admin.deadlines" "admin" "Platform-wide overdue report";
+    "GET" "/api/v1/users" "user.list" "admin" "Users";
+    "POST" "/api/v1/users" "user.create" "admin" "Create a user";
+    "PATCH" "/api/v1/users/{name}" "user.update" "admin" "Change role, agency or disable a user";
+    "GET" "/api/v1/tokens" "token.list" "signed" "The caller's API tokens";
+    "POST" "/api/v1/tokens" "token.create" "signed" "Create an API token (shown once)";
+    "DELETE" "/api/v1/tokens/{id}" "token.revoke" "signed" "Revoke a token";
+    "GET" "/api/v1/audit" "audit.list" "admin" "Audit log (json, ndjson or csv export)";
+    "GET" "/api/v1/review-queue" "review.queue" "reviewer" "Versions waiting for review";
+    "GET" "/api/v1/datasets" "dataset.list" "public" "Published datasets";
+    "POST" "/api/v1/datasets" "dataset.create" "editor" "Create a dataset";
+    "GET" "/api/v1/datasets/{slug}" "dataset.show" "public" "A dataset with its versions and data dictionary";
+    "PATCH" "/api/v1/datasets/{slug}" "dataset.update" "editor" "Edit metadata (disclosure attribute: reviewers)";
+    "POST" "/api/v1/datasets/{slug}/withdraw" "dataset.withdraw" "reviewer" "Withdraw a published dataset with a reason";
+    "POST" "/api/v1/datasets/{slug}/uploads" "version.upload" "editor" "Upload a file as a new draft version";
+    "GET" "/api/v1/datasets/{slug}/versions" "version.list" "public" "Versions";
+    "GET" "/api/v1/datasets/{slug}/versions/{number}" "version.show" "public" "A version with its ingest report";
+    "POST" "/api/v1/datasets/{slug}/versions/{number}/submit" "version.submit" "editor" "Submit a draft for review";
+    "POST" "/api/v1/datasets/{slug}/versions/{number}/approve" "version.approve" "reviewer" "Approve (confidentiality review and redaction confirmed)";
+    "POST" "/api/v1/datasets/{slug}/versions/{number}/reject" "version.reject" "reviewer" "Send back with a comment";
+    "POST" "/api/v1/datasets/{slug}/versions/{number}/publish" "version.publish" "reviewer" "Publish now or at a scheduled time";
+    "GET" "/api/v1/datasets/{slug}/versions/{number}/{file}" "version.download" "public" "Download one version (data.parquet, data.csv)";
+    "GET" "/api/v1/datasets/{slug}/{file}" "dataset.download" "public" "Download the latest version";
+    "GET" "/api/v1/sql" "sql.get" "public" "SQL over published datasets (?q=)";
+    "POST" "/api/v1/sql" "sql.post" "public" "SQL over published datasets (JSON body)";
+};
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
+    use axum::routing::{delete, patch};
     let uploads = Router::new()
         .route("/api/v1/datasets/{slug}/uploads", post(datasets::upload))
         // Uploads are streamed and limited by `max_upload_bytes` in the handler.
         .layer(DefaultBodyLimit::disable());
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route("/api/v1/login", post(accounts::login))
+        .route("/api/v1/logout", post(accounts::logout))
+        .route("/api/v1/me", get(accounts::me))
+        .route(
+            "/api/v1/agencies",
+            get(accounts::agencies).post(accounts::add_agency),
+        )
+        .route("/api/v1/agencies/{slug}", get(accounts::agency))
+        .route(
+            "/api/v1/agencies/{slug}/deadlines",
+            get(accounts::agency_deadlines),
+        )
+        .route("/api/v1/admin/deadlines", get(accounts::admin_deadlines))
+        .route(
+            "/api/v1/users",
+            get(accounts::users).post(accounts::add_user),
+        )
+        .route("/api/v1/users/{name}", patch(accounts::patch_user))
+        .route(
+            "/api/v1/tokens",
+            get(accounts::tokens).post(accounts::add_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
+        .route("/api/v1/audit", get(accounts::audit))
+        .route("/api/v1/review-queue", get(datasets::review_queue))
         .route(
             "/api/v1/datasets",
             get(datasets::list).post(datasets::create),
         )
-        .route("/api/v1/datasets/{slug}", get(datasets::show))
+        .route(
+            "/api/v1/datasets/{slug}",
+            get(datasets::show).patch(datasets::patch),
+        )
+        .route("/api/v1/datasets/{slug}/withdraw", post(datasets::withdraw))
         .route("/api/v1/datasets/{slug}/versions", get(datasets::versions))
         .route(
             "/api/v1/datasets/{slug}/versions/{number}",
             get(datasets::version),
+        )
+        .route(
+            "/api/v1/datasets/{slug}/versions/{number}/submit",
+            post(datasets::submit),
+        )
+        .route(
+            "/api/v1/datasets/{slug}/versions/{number}/approve",
+            post(datasets::approve),
+        )
+        .route(
+            "/api/v1/datasets/{slug}/versions/{number}/reject",
+            post(datasets::reject),
         )
         .route(
             "/api/v1/datasets/{slug}/versions/{number}/publish",
@@ -55,6 +157,36 @@ pub fn router(state: AppState) -> Router {
         .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// `GET /openapi.json`: OpenAPI 3.1 description generated from [`OPERATIONS`].
+async fn openapi() -> Json<serde_json::Value> {
+    let mut paths = serde_json::Map::new();
+    for op in OPERATIONS {
+        let params: Vec<serde_json::Value> = op
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let entry = paths
+            .entry(op.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[op.method.to_ascii_lowercase()] = json!({
+            "operationId": op.id,
+            "summary": op.summary,
+            "parameters": params,
+            "x-gongkai-access": op.access,
+            "security": if op.access == "public" { json!([]) } else { json!([{"bearer": []}]) },
+            "responses": {"default": {"description": "JSON; errors as {\"error\": {\"code\", \"message\", \"details\"}}"}},
+        });
+    }
+    Json(json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Gongkai 公开 API", "version": env!("CARGO_PKG_VERSION")},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": paths,
+    }))
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {

@@ -1,0 +1,692 @@
+//! The publishing workflow: draft → submitted → approved | rejected →
+//! published → superseded; withdrawal and correction of datasets; metadata
+//! edits; scheduled publication and disclosure deadlines.
+//!
+//! Every transition runs in one transaction with its audit event, and checks
+//! the state it starts from inside that transaction, so two reviewers racing
+//! on the same version cannot both win.
+
+use crate::calendar::WorkCalendar;
+use crate::model::*;
+use crate::store::{
+    DATASET_COLUMNS, VERSION_COLUMNS, audit, check_date, check_disclosure, clean, dataset_from_row,
+    now, version_from_row,
+};
+use crate::{Catalog, Error, Result};
+use serde::{Deserialize, Serialize};
+use sqlx::{AssertSqlSafe, Row};
+
+/// What a submitter tells the reviewer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// Why this version exists (更新说明).
+    #[serde(default)]
+    pub change_note: Option<String>,
+    /// Correction notice (更正说明) when the version corrects published data.
+    #[serde(default)]
+    pub correction_notice: Option<String>,
+}
+
+/// A reviewer's approval.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// Comment for the record.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// The reviewer confirms the confidentiality review (保密审查) was done.
+    #[serde(default)]
+    pub confidentiality_reviewed: bool,
+    /// The reviewer confirms the redaction shown in the report is adequate.
+    #[serde(default)]
+    pub redaction_confirmed: bool,
+    /// Publish automatically at this time (RFC 3339) instead of by hand.
+    #[serde(default)]
+    pub publish_at: Option<String>,
+}
+
+/// The publication deadline of a dataset with a decision date.
+#[derive(Debug, Clone, Serialize)]
+pub struct Deadline {
+    /// Dataset slug.
+    pub slug: String,
+    /// Dataset title.
+    pub title: String,
+    /// Agency slug.
+    pub agency: Option<String>,
+    /// Decision date (YYYY-MM-DD).
+    pub decision_date: String,
+    /// Last day to publish (YYYY-MM-DD): 7 working days after the decision.
+    pub deadline: String,
+    /// `overdue`, `due` (still in time), `published_on_time` or `published_late`.
+    pub state: &'static str,
+    /// Working days left (negative when overdue); None once published.
+    pub working_days_left: Option<i64>,
+    /// First publication (RFC 3339).
+    pub published_at: Option<String>,
+}
+
+/// Checks the workflow rules for publishing `version` of `dataset`.
+///
+/// * Only an `approved` version can be published when the agency requires
+///   review; without review a `draft` or `submitted` version can be too.
+/// * A withdrawn dataset can only be reinstated by a version that carries a
+///   correction notice.
+pub fn check_publishable(
+    dataset: &Dataset,
+    version: &Version,
+    review_required: bool,
+) -> Result<()> {
+    let allowed = match version.status {
+        VersionStatus::Approved => true,
+        VersionStatus::Draft | VersionStatus::Submitted => !review_required,
+        _ => false,
+    };
+    if !allowed {
+        let why = if review_required
+            && matches!(
+                version.status,
+                VersionStatus::Draft | VersionStatus::Submitted
+            ) {
+            "it must be submitted and approved by a reviewer first / 须经审核通过后发布"
+        } else {
+            "only an approved version can be published"
+        };
+        return Err(Error::State(format!(
+            "version {} of {} is {}: {why}",
+            version.number, dataset.slug, version.status
+        )));
+    }
+    if dataset.status == DatasetStatus::Withdrawn && version.correction_notice.is_none() {
+        return Err(Error::State(format!(
+            "dataset {} is withdrawn; only a version with a correction notice can reinstate it",
+            dataset.slug
+        )));
+    }
+    Ok(())
+}
+
+impl Catalog {
+    /// Moves a version from one of `from` to `to`, setting extra columns, with an audit event.
+    #[allow(clippy::too_many_arguments)]
+    async fn transition(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        from: &[VersionStatus],
+        to: VersionStatus,
+        sets: &[(&'static str, Option<String>)],
+        actor: &str,
+        action: &str,
+        check: impl FnOnce(&Version) -> Result<()>,
+        details: serde_json::Value,
+    ) -> Result<Version> {
+        let mut tx = self.pool.begin().await?;
+        let sql =
+            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
+        let before = sqlx::query(AssertSqlSafe(sql))
+            .bind(dataset.id)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| version_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        if !from.contains(&before.status) {
+            let expected: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+            return Err(Error::State(format!(
+                "version {number} of {} is {}; this needs it to be {}",
+                dataset.slug,
+                before.status,
+                expected.join(" or ")
+            )));
+        }
+        check(&before)?;
+        // Constant column names only; values are bound.
+        let mut sql = String::from("UPDATE versions SET status = $1");
+        for (i, (col, _)) in sets.iter().enumerate() {
+            sql.push_str(&format!(", {col} = ${}", i + 2));
+        }
+        let n = sets.len();
+        sql.push_str(&format!(
+            " WHERE dataset_id = ${} AND number = ${} AND status = ${}",
+            n + 2,
+            n + 3,
+            n + 4
+        ));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(to.as_str());
+        for (_, v) in sets {
+            q = q.bind(v.clone());
+        }
+        q.bind(dataset.id)
+            .bind(number)
+            .bind(before.status.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let mut details = details;
+        details["before"] = serde_json::json!({"status": before.status.as_str()});
+        details["after"] = serde_json::json!({"status": to.as_str()});
+        audit(
+            &mut tx,
+            actor,
+            action,
+            &format!("dataset:{}@v{number}", dataset.slug),
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        self.version(dataset.id, number).await
+    }
+
+    /// Hands a draft (or a rejected version) to review.
+    pub async fn submit_version(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        s: &Submission,
+        actor: &str,
+    ) -> Result<Version> {
+        let note = clean(s.change_note.as_deref());
+        let correction = clean(s.correction_notice.as_deref());
+        if correction.is_some() && dataset.latest_version.is_none() {
+            return Err(Error::Invalid {
+                field: "correction_notice",
+                reason: "nothing has been published yet, so there is nothing to correct".into(),
+            });
+        }
+        self.transition(
+            dataset,
+            number,
+            &[VersionStatus::Draft, VersionStatus::Rejected],
+            VersionStatus::Submitted,
+            &[
+                ("submitted_by", Some(actor.to_string())),
+                ("submitted_at", Some(now())),
+                ("change_note", note.clone()),
+                ("correction_notice", correction.clone()),
+                ("reviewed_by", None),
+                ("reviewed_at", None),
+                ("review_comment", None),
+            ],
+            actor,
+            "version.submit",
+            |_| Ok(()),
+            serde_json::json!({"change_note": note, "correction_notice": correction}),
+        )
+        .await
+    }
+
+    /// Approves a submitted version. When the agency requires review, the
+    /// reviewer cannot be the person who uploaded it (four-eyes rule).
+    pub async fn approve_version(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        a: &Approval,
+        actor: &str,
+    ) -> Result<Version> {
+        if !a.confidentiality_reviewed || !a.redaction_confirmed {
+            return Err(Error::Invalid {
+                field: "confidentiality_reviewed",
+                reason: "approval needs \"confidentiality_reviewed\": true (保密审查已完成) and \
+                         \"redaction_confirmed\": true (已确认脱敏结果)"
+                    .into(),
+            });
+        }
+        let scheduled = match clean(a.publish_at.as_deref()) {
+            None => None,
+            Some(t) => Some(
+                chrono::DateTime::parse_from_rfc3339(&t)
+                    .map_err(|_| Error::Invalid {
+                        field: "publish_at",
+                        reason: format!(
+                            "{t:?} is not an RFC 3339 time (2026-12-01T09:00:00+08:00)"
+                        ),
+                    })?
+                    .with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ),
+        };
+        let review_required = self.review_required(dataset).await?;
+        let comment = clean(a.comment.as_deref());
+        self.transition(
+            dataset,
+            number,
+            &[VersionStatus::Submitted],
+            VersionStatus::Approved,
+            &[
+                ("reviewed_by", Some(actor.to_string())),
+                ("reviewed_at", Some(now())),
+                ("review_comment", comment.clone()),
+                ("scheduled_at", scheduled.clone()),
+            ],
+            actor,
+            "version.approve",
+            |v| {
+                if review_required && v.created_by == actor {
+                    return Err(Error::State(format!(
+                        "{actor} uploaded version {number} of {}; another reviewer must approve it \
+                         (审核人不能审核自己上传的数据)",
+                        dataset.slug
+                    )));
+                }
+                Ok(())
+            },
+            serde_json::json!({"comment": comment, "confidentiality_reviewed": true,
+                               "redaction_confirmed": true, "scheduled_at": scheduled}),
+        )
+        .await
+    }
+
+    /// Sends a submitted version back with a comment (required).
+    pub async fn reject_version(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        comment: Option<&str>,
+        actor: &str,
+    ) -> Result<Version> {
+        let comment = clean(comment).ok_or(Error::Invalid {
+            field: "comment",
+            reason: "a rejection needs a comment telling the agency what to fix / 请填写退回意见"
+                .into(),
+        })?;
+        self.transition(
+            dataset,
+            number,
+            &[VersionStatus::Submitted, VersionStatus::Approved],
+            VersionStatus::Rejected,
+            &[
+                ("reviewed_by", Some(actor.to_string())),
+                ("reviewed_at", Some(now())),
+                ("review_comment", Some(comment.clone())),
+                ("scheduled_at", None),
+            ],
+            actor,
+            "version.reject",
+            |_| Ok(()),
+            serde_json::json!({"comment": comment}),
+        )
+        .await
+    }
+
+    /// Sets (or clears) the scheduled publication time of an approved version.
+    pub async fn schedule_version(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        at: Option<&str>,
+        actor: &str,
+    ) -> Result<Version> {
+        let at = at.map(str::to_string);
+        self.transition(
+            dataset,
+            number,
+            &[VersionStatus::Approved],
+            VersionStatus::Approved,
+            &[("scheduled_at", at.clone())],
+            actor,
+            "version.schedule",
+            |_| Ok(()),
+            serde_json::json!({"scheduled_at": at}),
+        )
+        .await
+    }
+
+    /// Approved versions whose scheduled time has come: (dataset slug, version, reviewer).
+    pub async fn due_versions(&self) -> Result<Vec<(String, i64, String)>> {
+        let rows = sqlx::query(
+            "SELECT d.slug, v.number, v.reviewed_by FROM versions v JOIN datasets d ON d.id = v.dataset_id \
+             WHERE v.status = 'approved' AND v.scheduled_at IS NOT NULL AND v.scheduled_at <= $1 \
+             ORDER BY v.scheduled_at",
+        )
+        .bind(now())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("slug")?,
+                    r.try_get("number")?,
+                    r.try_get::<Option<String>, _>("reviewed_by")?
+                        .unwrap_or_else(|| "scheduler".into()),
+                ))
+            })
+            .collect()
+    }
+
+    /// Versions waiting for review in the given agencies (None: everywhere), oldest first.
+    pub async fn review_queue(
+        &self,
+        agencies: Option<&[String]>,
+    ) -> Result<Vec<(Dataset, Version)>> {
+        let sql = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets d LEFT JOIN agencies a ON a.id = d.agency_id \
+             WHERE EXISTS (SELECT 1 FROM versions v WHERE v.dataset_id = d.id AND v.status = 'submitted') \
+             ORDER BY d.slug"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let d = dataset_from_row(r)?;
+            let visible = match agencies {
+                None => true,
+                Some(list) => d.agency.as_ref().is_some_and(|a| list.contains(a)),
+            };
+            if !visible {
+                continue;
+            }
+            for v in self.versions(d.id).await? {
+                if v.status == VersionStatus::Submitted {
+                    out.push((d.clone(), v));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.1.submitted_at.cmp(&b.1.submitted_at));
+        Ok(out)
+    }
+
+    /// Takes a published dataset down: it stays listed with its reason but serves no data.
+    pub async fn withdraw_dataset(
+        &self,
+        dataset: &Dataset,
+        reason: Option<&str>,
+        actor: &str,
+    ) -> Result<Dataset> {
+        let reason = clean(reason).ok_or(Error::Invalid {
+            field: "reason",
+            reason: "withdrawing needs a reason, shown to the public / 撤回须说明理由".into(),
+        })?;
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE datasets SET status = 'withdrawn', withdrawn_reason = $1, withdrawn_at = $2, \
+             withdrawn_by = $3, updated_at = $4 WHERE id = $5 AND status = 'published'",
+        )
+        .bind(&reason)
+        .bind(&at)
+        .bind(actor)
+        .bind(&at)
+        .bind(dataset.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(Error::State(format!(
+                "dataset {} is {}; only a published dataset can be withdrawn",
+                dataset.slug, dataset.status
+            )));
+        }
+        // Scheduled publications of a withdrawn dataset must not fire.
+        sqlx::query("UPDATE versions SET scheduled_at = NULL WHERE dataset_id = $1")
+            .bind(dataset.id)
+            .execute(&mut *tx)
+            .await?;
+        audit(
+            &mut tx,
+            actor,
+            "dataset.withdraw",
+            &format!("dataset:{}", dataset.slug),
+            serde_json::json!({"before": {"status": dataset.status.as_str()},
+                               "after": {"status": "withdrawn", "reason": reason}}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.dataset(&dataset.slug).await
+    }
+
+    /// Edits descriptive metadata (audited with before/after).
+    pub async fn update_dataset(
+        &self,
+        dataset: &Dataset,
+        patch: &DatasetPatch,
+        actor: &str,
+    ) -> Result<Dataset> {
+        let title = match &patch.title {
+            Some(t) => clean(Some(t)).ok_or(Error::Invalid {
+                field: "title",
+                reason: "must not be empty".into(),
+            })?,
+            None => dataset.title.clone(),
+        };
+        let description = match &patch.description {
+            Some(d) => clean(Some(d)),
+            None => dataset.description.clone(),
+        };
+        let disclosure = patch.disclosure.unwrap_or(dataset.disclosure);
+        let reason = match &patch.disclosure_reason {
+            Some(r) => clean(Some(r)),
+            None if patch.disclosure.is_some() => None,
+            None => dataset.disclosure_reason.clone(),
+        };
+        check_disclosure(disclosure, reason.as_deref())?;
+        let decision_date = match &patch.decision_date {
+            Some(d) => check_date(Some(d))?,
+            None => dataset.decision_date.clone(),
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE datasets SET title = $1, description = $2, disclosure = $3, disclosure_reason = $4, \
+             decision_date = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(&title)
+        .bind(&description)
+        .bind(disclosure.as_str())
+        .bind(&reason)
+        .bind(&decision_date)
+        .bind(now())
+        .bind(dataset.id)
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "dataset.update",
+            &format!("dataset:{}", dataset.slug),
+            serde_json::json!({
+                "before": {"title": dataset.title, "description": dataset.description,
+                           "disclosure": dataset.disclosure.as_str(), "disclosure_reason": dataset.disclosure_reason,
+                           "decision_date": dataset.decision_date},
+                "after": {"title": title, "description": description, "disclosure": disclosure.as_str(),
+                          "disclosure_reason": reason, "decision_date": decision_date},
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        self.dataset(&dataset.slug).await
+    }
+
+    /// Publication deadlines of datasets with a decision date, in the given
+    /// agencies (None: all), most urgent first.
+    pub async fn deadlines(
+        &self,
+        agencies: Option<&[String]>,
+        calendar: &WorkCalendar,
+        today: chrono::NaiveDate,
+    ) -> Result<Vec<Deadline>> {
+        let sql = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets d LEFT JOIN agencies a ON a.id = d.agency_id \
+             WHERE d.decision_date IS NOT NULL AND d.disclosure <> 'not_public' ORDER BY d.decision_date"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::new();
+        for r in &rows {
+            let d = dataset_from_row(r)?;
+            if let Some(list) = agencies
+                && !d.agency.as_ref().is_some_and(|a| list.contains(a))
+            {
+                continue;
+            }
+            let Some(decision) = d
+                .decision_date
+                .as_deref()
+                .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+            else {
+                continue;
+            };
+            let deadline = calendar.publication_deadline(decision);
+            let published_day = d
+                .published_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                // Deadlines are Beijing calendar days.
+                .map(|t| {
+                    t.with_timezone(
+                        &chrono::FixedOffset::east_opt(8 * 3600).unwrap_or(t.timezone()),
+                    )
+                    .date_naive()
+                });
+            let (state, left) = match published_day {
+                Some(p) if p <= deadline => ("published_on_time", None),
+                Some(_) => ("published_late", None),
+                None => {
+                    let left = working_days_between(calendar, today, deadline);
+                    (if today > deadline { "overdue" } else { "due" }, Some(left))
+                }
+            };
+            out.push(Deadline {
+                slug: d.slug,
+                title: d.title,
+                agency: d.agency,
+                decision_date: decision.format("%Y-%m-%d").to_string(),
+                deadline: deadline.format("%Y-%m-%d").to_string(),
+                state,
+                working_days_left: left,
+                published_at: d.published_at,
+            });
+        }
+        out.sort_by_key(|d| (d.state != "overdue", d.state != "due", d.deadline.clone()));
+        Ok(out)
+    }
+}
+
+/// Working days from `today` until `deadline` (negative once it has passed).
+fn working_days_between(
+    c: &WorkCalendar,
+    today: chrono::NaiveDate,
+    deadline: chrono::NaiveDate,
+) -> i64 {
+    let (from, to, sign) = if deadline >= today {
+        (today, deadline, 1)
+    } else {
+        (deadline, today, -1)
+    };
+    let mut n = 0;
+    let mut day = from;
+    while day < to {
+        match day.succ_opt() {
+            Some(next) => day = next,
+            None => break,
+        }
+        if c.is_working_day(day) {
+            n += 1;
+        }
+    }
+    sign * n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dataset(status: DatasetStatus) -> Dataset {
+        Dataset {
+            id: 1,
+            slug: "d".into(),
+            title: "t".into(),
+            description: None,
+            agency: Some("a".into()),
+            status,
+            latest_version: Some(1),
+            created_at: String::new(),
+            updated_at: String::new(),
+            published_at: None,
+            disclosure: Disclosure::Public,
+            disclosure_reason: None,
+            decision_date: None,
+            withdrawn_reason: None,
+            withdrawn_at: None,
+        }
+    }
+
+    fn version(status: VersionStatus, correction: Option<&str>) -> Version {
+        Version {
+            dataset_id: 1,
+            number: 2,
+            status,
+            original_name: "f.csv".into(),
+            raw_key: None,
+            draft_key: None,
+            public_key: None,
+            rows: 1,
+            bytes: 1,
+            sha256: String::new(),
+            columns: vec![],
+            report: serde_json::Value::Null,
+            change_note: None,
+            created_by: "e".into(),
+            created_at: String::new(),
+            published_by: None,
+            published_at: None,
+            submitted_by: None,
+            submitted_at: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            review_comment: None,
+            scheduled_at: None,
+            correction_notice: correction.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn only_approved_versions_publish_when_review_is_required() {
+        let d = dataset(DatasetStatus::Published);
+        for s in [
+            VersionStatus::Draft,
+            VersionStatus::Submitted,
+            VersionStatus::Rejected,
+            VersionStatus::Published,
+            VersionStatus::Superseded,
+        ] {
+            assert!(
+                check_publishable(&d, &version(s, None), true).is_err(),
+                "{s}"
+            );
+        }
+        assert!(check_publishable(&d, &version(VersionStatus::Approved, None), true).is_ok());
+        assert!(check_publishable(&d, &version(VersionStatus::Draft, None), false).is_ok());
+        assert!(check_publishable(&d, &version(VersionStatus::Rejected, None), false).is_err());
+    }
+
+    #[test]
+    fn a_withdrawn_dataset_comes_back_only_with_a_correction() {
+        let d = dataset(DatasetStatus::Withdrawn);
+        assert!(check_publishable(&d, &version(VersionStatus::Approved, None), true).is_err());
+        assert!(
+            check_publishable(&d, &version(VersionStatus::Approved, Some("更正")), true).is_ok()
+        );
+    }
+
+    #[test]
+    fn working_days_left_counts_both_ways() {
+        let c = WorkCalendar::china();
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(
+            working_days_between(&c, d("2026-11-23"), d("2026-12-02")),
+            7
+        );
+        assert_eq!(
+            working_days_between(&c, d("2026-12-02"), d("2026-11-23")),
+            -7
+        );
+        assert_eq!(
+            working_days_between(&c, d("2026-11-23"), d("2026-11-23")),
+            0
+        );
+    }
+}
