@@ -42,6 +42,20 @@ enum Command {
         #[arg(long)]
         sheet: Option<String>,
     },
+    /// Re-scan every published version with today's personal-data detectors.
+    ///
+    /// Exits with status 2 when something is found; `--withdraw` takes the
+    /// affected datasets down (audited, with the reason shown to the public).
+    Audit {
+        /// Withdraw datasets in which identifiers are found.
+        #[arg(long)]
+        withdraw: bool,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
     /// Manage agencies (机构).
     Agency {
         #[command(subcommand)]
@@ -229,6 +243,18 @@ fn main() -> anyhow::Result<()> {
             init_tracing();
             tokio::runtime::Runtime::new()?.block_on(token(command))
         }
+        Command::Audit {
+            withdraw,
+            json,
+            target,
+        } => {
+            init_tracing();
+            let found = tokio::runtime::Runtime::new()?.block_on(audit(withdraw, json, target))?;
+            if found {
+                std::process::exit(2);
+            }
+            Ok(())
+        }
         Command::Agency { command } => {
             init_tracing();
             tokio::runtime::Runtime::new()?.block_on(agency(command))
@@ -274,6 +300,44 @@ async fn open_catalog(target: &StoreArgs) -> anyhow::Result<(gongkai_catalog::Ca
             )
         })?;
     Ok((catalog, settings))
+}
+
+async fn audit(withdraw: bool, json: bool, target: StoreArgs) -> anyhow::Result<bool> {
+    let settings = Settings::load(&overrides(&target))?;
+    let state = gongkai_server::AppState::open(settings).await?;
+    let (scanned, findings) = gongkai_server::publishing::audit_published(&state, withdraw)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"scanned": scanned, "findings": findings})
+            )?
+        );
+    } else {
+        println!(
+            "gongkai audit: {scanned} published version(s) scanned, {} with personal identifiers",
+            findings.len()
+        );
+        for f in &findings {
+            let first: Vec<String> = f
+                .first
+                .iter()
+                .map(|(c, r, k)| format!("{c} row {r} ({k})"))
+                .collect();
+            println!(
+                "  {}@v{}: {} identifier(s), e.g. {}{}",
+                f.dataset,
+                f.version,
+                f.leaks,
+                first.join(", "),
+                if f.withdrawn { " — WITHDRAWN" } else { "" }
+            );
+        }
+    }
+    state.catalog.close().await;
+    Ok(!findings.is_empty())
 }
 
 /// Reads one line (a password) from standard input.

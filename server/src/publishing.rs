@@ -227,20 +227,18 @@ pub async fn run_scheduler(state: AppState) {
     }
 }
 
-/// Scans the artifact about to be released; any identifier found blocks publication.
-async fn leak_gate(
+/// Scans a stored Parquet object with the current leak detectors (batch by batch).
+pub async fn scan_object(
     state: &AppState,
-    dataset: &Dataset,
-    number: i64,
     key: &str,
-) -> Result<(), ApiError> {
+) -> Result<Vec<gongkai_ingest::privacy::Leak>, ApiError> {
     let bytes = state
         .store
         .get(&Path::from(key.to_string()))
         .await?
         .bytes()
         .await?;
-    let leaks = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?
             .build()?;
         let mut leaks = Vec::new();
@@ -261,7 +259,80 @@ async fn leak_gate(
     })
     .await
     .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)
+}
+
+/// What `gongkai audit` found in one served version.
+#[derive(Debug, serde::Serialize)]
+pub struct AuditFinding {
+    /// Dataset slug.
+    pub dataset: String,
+    /// Version number.
+    pub version: i64,
+    /// Identifiers found.
+    pub leaks: usize,
+    /// First locations: (column, 1-based row, kind).
+    pub first: Vec<(String, usize, String)>,
+    /// Whether the dataset was withdrawn because of it.
+    pub withdrawn: bool,
+}
+
+/// Re-scans every served version with today's detectors. With `withdraw`,
+/// datasets with findings are withdrawn (audited, reason stated).
+pub async fn audit_published(
+    state: &AppState,
+    withdraw: bool,
+) -> Result<(usize, Vec<AuditFinding>), ApiError> {
+    let tables = state.catalog.published_tables().await?;
+    let mut findings: Vec<AuditFinding> = Vec::new();
+    for t in &tables {
+        let leaks = scan_object(state, &t.key).await?;
+        if leaks.is_empty() {
+            continue;
+        }
+        findings.push(AuditFinding {
+            dataset: t.slug.clone(),
+            version: t.version,
+            leaks: leaks.len(),
+            first: leaks
+                .iter()
+                .take(5)
+                .map(|l| (l.column.clone(), l.row + 1, l.kind.name().to_string()))
+                .collect(),
+            withdrawn: false,
+        });
+    }
+    if withdraw {
+        let mut done: Vec<String> = Vec::new();
+        for f in &mut findings {
+            if !done.contains(&f.dataset) {
+                let d = state.catalog.dataset(&f.dataset).await?;
+                let reason = format!(
+                    "个人信息复查发现第 {v} 版含 {n} 处未脱敏的个人信息，已撤回待处理 / \
+                     re-scan found {n} personal identifier(s) in version {v} (gongkai audit)",
+                    v = f.version,
+                    n = f.leaks
+                );
+                state
+                    .catalog
+                    .withdraw_dataset(&d, Some(&reason), "gongkai-audit")
+                    .await?;
+                done.push(f.dataset.clone());
+            }
+            f.withdrawn = true;
+        }
+    }
+    Ok((tables.len(), findings))
+}
+
+/// Scans the artifact about to be released; any identifier found blocks publication.
+async fn leak_gate(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    key: &str,
+) -> Result<(), ApiError> {
+    let leaks = scan_object(state, key).await?;
     if leaks.is_empty() {
         return Ok(());
     }

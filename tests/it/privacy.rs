@@ -114,3 +114,97 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
         "personal data leaked into public artifacts:\n{report}"
     );
 }
+
+/// `gongkai audit` re-scans what is already public with today's detectors:
+/// a published file that holds an identifier (as if published before a
+/// detector existed) is reported, and `--withdraw` takes the dataset down.
+#[tokio::test]
+async fn audit_finds_and_withdraws_identifiers_already_published() {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    let server = Server::start().await;
+    server.create_dataset("clean", "干净的数据").await;
+    server
+        .publish_file(
+            "clean",
+            "c.csv",
+            "乡镇,金额\n城关镇,10\n".as_bytes().to_vec(),
+        )
+        .await;
+    let audit = |withdraw: bool| {
+        let mut cmd = Command::new(crate::support::binary());
+        cmd.arg("audit")
+            .arg("--data-dir")
+            .arg(server.data_dir.path())
+            .env_remove("GONGKAI_CATALOG")
+            .env_remove("GONGKAI_STORE");
+        if withdraw {
+            cmd.arg("--withdraw");
+        }
+        let out = cmd.output().expect("gongkai audit");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = audit(false);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("1 published version(s) scanned, 0"), "{text}");
+
+    // Replace the public object with one holding a resident ID in free text.
+    let store = server.data_dir.path().join("store/datasets");
+    let file = std::fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("v1/part-0.parquet"))
+        .find(|p| p.exists())
+        .expect("published parquet");
+    let notes: ArrayRef = Arc::new(StringArray::from(vec!["申请人 11010519491231002X 已核实"]));
+    let batch = RecordBatch::try_from_iter([("bei_zhu", notes)]).unwrap();
+    let mut bytes = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    std::fs::write(&file, bytes).unwrap();
+
+    let (code, text) = audit(false);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("clean@v1: 1 identifier(s)"), "{text}");
+    assert!(
+        !text.contains("11010519491231002X"),
+        "the report repeats the identifier: {text}"
+    );
+    let d: Value = server
+        .get("/api/v1/datasets/clean")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["status"], "published", "reporting alone changes nothing");
+
+    let (code, text) = audit(true);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("WITHDRAWN"), "{text}");
+    let d: Value = server
+        .get("/api/v1/datasets/clean")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(d["status"], "withdrawn");
+    assert!(
+        d["withdrawn_reason"]
+            .as_str()
+            .unwrap()
+            .contains("gongkai audit")
+    );
+    assert_eq!(
+        server.get("/api/v1/datasets/clean/data.csv").await.status(),
+        StatusCode::GONE
+    );
+    let (code, text) = audit(false);
+    assert_eq!(code, Some(0), "withdrawn data is no longer served: {text}");
+}
