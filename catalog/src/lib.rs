@@ -20,4 +20,4 @@ pub use calendar::WorkCalendar;
 pub use error::{Error, Result};
 pub use model::*;
 pub use store::{Backend, Catalog, NewVersion};
-pub use workflow::{Approval, Deadline, Submission, check_publishable};
+pub use workflow::{Approval, Deadline, RedraftedVersion, Submission, check_publishable};

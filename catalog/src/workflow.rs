@@ -565,6 +565,134 @@ impl Catalog {
     }
 }
 
+/// A re-derived draft replacing the Parquet of a draft version (after the
+/// agency or reviewer changed the redaction).
+#[derive(Debug, Clone)]
+pub struct RedraftedVersion {
+    /// New private key of the draft Parquet.
+    pub draft_key: String,
+    /// Rows.
+    pub rows: i64,
+    /// Parquet size.
+    pub bytes: i64,
+    /// Parquet SHA-256 (hex).
+    pub sha256: String,
+    /// New data dictionary.
+    pub columns: Vec<Column>,
+    /// New ingest report.
+    pub report: serde_json::Value,
+}
+
+impl Catalog {
+    /// Replaces the draft of a version that is still being prepared (draft or
+    /// rejected), recording the redaction change (before/after, legal basis) in
+    /// the audit log. Returns the version and the draft key it replaced.
+    pub async fn replace_draft(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        new: &RedraftedVersion,
+        actor: &str,
+        change: serde_json::Value,
+    ) -> Result<(Version, Option<String>)> {
+        let columns = serde_json::to_string(&new.columns)
+            .map_err(|e| Error::Corrupt(format!("columns: {e}")))?;
+        let report = serde_json::to_string(&new.report)
+            .map_err(|e| Error::Corrupt(format!("report: {e}")))?;
+        let mut tx = self.pool.begin().await?;
+        let sql =
+            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
+        let before = sqlx::query(AssertSqlSafe(sql))
+            .bind(dataset.id)
+            .bind(number)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| version_from_row(&r))
+            .transpose()?
+            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        if !matches!(
+            before.status,
+            VersionStatus::Draft | VersionStatus::Rejected
+        ) {
+            return Err(Error::State(format!(
+                "version {number} of {} is {}; redaction can only change while it is a draft \
+                 (or after a rejection)",
+                dataset.slug, before.status
+            )));
+        }
+        sqlx::query(
+            "UPDATE versions SET draft_key = $1, row_count = $2, byte_size = $3, sha256 = $4, \
+             columns_json = $5, report_json = $6 WHERE dataset_id = $7 AND number = $8 AND status = $9",
+        )
+        .bind(&new.draft_key)
+        .bind(new.rows)
+        .bind(new.bytes)
+        .bind(&new.sha256)
+        .bind(&columns)
+        .bind(&report)
+        .bind(dataset.id)
+        .bind(number)
+        .bind(before.status.as_str())
+        .execute(&mut *tx)
+        .await?;
+        audit(
+            &mut tx,
+            actor,
+            "version.redaction",
+            &format!("dataset:{}@v{number}", dataset.slug),
+            change,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((self.version(dataset.id, number).await?, before.draft_key))
+    }
+
+    /// The publisher's secret pseudonym key (created on first use): per agency,
+    /// or one platform key for datasets without an agency. Never exported.
+    pub async fn pseudonym_key(&self, agency: Option<&str>) -> Result<Vec<u8>> {
+        let fresh = crate::token::generate();
+        let stored: Option<String> = match agency {
+            Some(a) => {
+                sqlx::query(
+                    "UPDATE agencies SET pseudonym_key = $1 WHERE slug = $2 AND pseudonym_key IS NULL",
+                )
+                .bind(&fresh)
+                .bind(a)
+                .execute(&self.pool)
+                .await?;
+                sqlx::query("SELECT pseudonym_key FROM agencies WHERE slug = $1")
+                    .bind(a)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("pseudonym_key"))
+                    .transpose()?
+                    .flatten()
+            }
+            None => {
+                let inserted = sqlx::query(
+                    "INSERT INTO platform_secrets (name, value) VALUES ('pseudonym_key', $1)",
+                )
+                .bind(&fresh)
+                .execute(&self.pool)
+                .await;
+                if let Err(e) = inserted
+                    && !crate::store::is_unique_violation(&e)
+                {
+                    return Err(e.into());
+                }
+                sqlx::query("SELECT value FROM platform_secrets WHERE name = 'pseudonym_key'")
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(|r| r.try_get("value"))
+                    .transpose()?
+            }
+        };
+        stored
+            .map(String::into_bytes)
+            .ok_or_else(|| Error::not_found("agency", agency.unwrap_or("(platform)")))
+    }
+}
+
 /// Working days from `today` until `deadline` (negative once it has passed).
 fn working_days_between(
     c: &WorkCalendar,

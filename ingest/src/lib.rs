@@ -53,8 +53,23 @@ pub fn ingest_for_publication(
     bytes: &[u8],
     options: &IngestOptions,
 ) -> Result<Ingested> {
+    ingest_with_policy(
+        file_name,
+        bytes,
+        options,
+        &privacy::RedactionPolicy::default(),
+    )
+}
+
+/// [`ingest_for_publication`] with the agency's per-column redaction choices.
+pub fn ingest_with_policy(
+    file_name: &str,
+    bytes: &[u8],
+    options: &IngestOptions,
+    policy: &privacy::RedactionPolicy,
+) -> Result<Ingested> {
     let mut ingested = ingest(file_name, bytes, options)?;
-    let (batch, _) = privacy::redact(&ingested.batch, &mut ingested.report)?;
+    let (batch, _) = privacy::redact_with(&ingested.batch, &mut ingested.report, policy)?;
     ingested.batch = batch;
     Ok(ingested)
 }

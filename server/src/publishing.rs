@@ -8,8 +8,9 @@ use crate::{ApiError, AppState, storage};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use gongkai_catalog::{Column, Dataset, NewVersion, Version};
+use gongkai_catalog::{Column, Dataset, NewVersion, RedraftedVersion, Version};
 use gongkai_ingest::IngestOptions;
+use gongkai_ingest::privacy::Action;
 use object_store::path::Path;
 use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 use sha2::{Digest, Sha256};
@@ -67,29 +68,71 @@ where
         ));
     }
 
+    let draft = match derive_draft(
+        state,
+        dataset,
+        file_name,
+        received,
+        sheet,
+        gongkai_ingest::privacy::RedactionPolicy::default(),
+        &upload_id,
+    )
+    .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            // Nothing was recorded: do not keep the raw file of a failed upload.
+            let _ = state.store.delete(&raw_path).await;
+            return Err(e);
+        }
+    };
+    let version = state
+        .catalog
+        .create_version(
+            dataset,
+            NewVersion {
+                original_name: file_name.to_string(),
+                raw_key,
+                draft_key: draft.draft_key,
+                rows: draft.rows,
+                bytes: draft.bytes,
+                sha256: draft.sha256,
+                columns: draft.columns,
+                report: draft.report,
+                created_by: actor.to_string(),
+            },
+        )
+        .await?;
+    tracing::info!(dataset = %dataset.slug, version = version.number, rows = version.rows, "draft ingested");
+    Ok(version)
+}
+
+/// Ingests raw bytes with a redaction policy and writes the draft Parquet
+/// under a fresh private key. The report records the upload options (so the
+/// draft can be derived again) under `upload`.
+async fn derive_draft(
+    state: &AppState,
+    dataset: &Dataset,
+    file_name: &str,
+    raw: Vec<u8>,
+    sheet: Option<String>,
+    policy: gongkai_ingest::privacy::RedactionPolicy,
+    upload_id: &str,
+) -> Result<RedraftedVersion, ApiError> {
     let name = file_name.to_string();
     let options = IngestOptions {
-        sheet,
+        sheet: sheet.clone(),
         ..IngestOptions::default()
     };
-    let ingested = tokio::task::spawn_blocking(move || {
-        let ingested = gongkai_ingest::ingest_for_publication(&name, &received, &options)?;
+    let (ingested, parquet) = tokio::task::spawn_blocking(move || {
+        let ingested = gongkai_ingest::ingest_with_policy(&name, &raw, &options, &policy)?;
         let parquet =
             gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
         Ok::<_, gongkai_ingest::Error>((ingested, parquet))
     })
     .await
-    .map_err(ApiError::internal)?;
-    let (ingested, parquet) = match ingested {
-        Ok(v) => v,
-        Err(e) => {
-            // Nothing was recorded: do not keep the raw file of a failed upload.
-            let _ = state.store.delete(&raw_path).await;
-            return Err(e.into());
-        }
-    };
-
-    let draft_key = storage::draft_key(dataset.id, &upload_id);
+    .map_err(ApiError::internal)??;
+    let draft_key = storage::draft_key(dataset.id, upload_id);
     let sha256 = hex::encode(Sha256::digest(&parquet));
     let bytes = parquet.len() as i64;
     state
@@ -112,30 +155,200 @@ where
                 .privacy
                 .iter()
                 .find(|f| f.column == c.name)
-                .and_then(|f| serde_json::to_value(f.action).ok())
-                .and_then(|v| v.as_str().map(str::to_string)),
+                .map(|f| f.action.name().to_string()),
         })
         .collect();
-    let report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
-    let version = state
+    let mut report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
+    report["upload"] = serde_json::json!({"sheet": sheet});
+    Ok(RedraftedVersion {
+        draft_key,
+        rows: ingested.batch.num_rows() as i64,
+        bytes,
+        sha256,
+        columns,
+        report,
+    })
+}
+
+/// One column's redaction choice: `{"action": "...", "legal_basis": "..."}`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnChoice {
+    /// drop, mask, generalize, pseudonym or keep.
+    pub action: Action,
+    /// Required when the choice hides less than the default (reviewers only).
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+}
+
+/// Changes the redaction of a draft (or rejected) version and derives its
+/// draft again from the raw upload. Editors may only tighten; loosening (down
+/// to `keep`) needs a reviewer and a legal basis; resident IDs, bank numbers,
+/// mobiles and passports are never kept raw.
+pub async fn change_redaction(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    choices: &std::collections::BTreeMap<String, ColumnChoice>,
+    actor: &gongkai_catalog::Principal,
+) -> Result<Version, ApiError> {
+    use gongkai_ingest::privacy::{PiiKind, applicable, loosens};
+    let version = state.catalog.version(dataset.id, number).await?;
+    let Some(raw_key) = version.raw_key.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_state",
+            format!("the raw upload of version {number} is no longer kept; upload the file again"),
+        ));
+    };
+    // What was detected per column, and its default action.
+    let findings = version.report["privacy"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let detected = |col: &str| -> Option<(Option<PiiKind>, Action)> {
+        let f = findings.iter().find(|f| f["column"] == col)?;
+        match f["by"].as_str() {
+            Some("header" | "values") => {
+                let kind: PiiKind = serde_json::from_value(f["kind"].clone()).ok()?;
+                Some((Some(kind), kind.default_action()))
+            }
+            Some("cells") => Some((None, Action::MaskCells)),
+            _ => Some((None, Action::Keep)),
+        }
+    };
+    let known =
+        |col: &str| detected(col).is_some() || version.columns.iter().any(|c| c.name == col);
+    let mut previous: serde_json::Map<String, serde_json::Value> =
+        version.report["redaction_policy"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+    let mut before = serde_json::Map::new();
+    for (col, choice) in choices {
+        if !known(col) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_column",
+                format!("version {number} of {} has no column {col:?}", dataset.slug),
+            ));
+        }
+        let (kind, default) = detected(col).unwrap_or((None, Action::Keep));
+        let kind_name = kind.map(PiiKind::name).unwrap_or("no personal data");
+        if kind.is_some_and(|k| gongkai_ingest::privacy::NEVER_RAW.contains(&k))
+            && choice.action == Action::Keep
+        {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "never_public",
+                format!(
+                    "column {col:?} holds {kind_name}: it can never be published raw / 该类个人信息不得原样公开"
+                ),
+            ));
+        }
+        if !applicable(kind, choice.action) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "action_not_applicable",
+                format!(
+                    "{} does not apply to column {col:?} ({kind_name})",
+                    choice.action.name()
+                ),
+            ));
+        }
+        let legal_basis = choice
+            .legal_basis
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
+        if loosens(default, choice.action) {
+            if !actor.can_review(dataset.agency.as_deref()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!(
+                        "{} hides less than the default ({}) for {col:?}: only a reviewer may choose it, with a legal basis / 放宽脱敏须由审核人记录法律依据",
+                        choice.action.name(),
+                        default.name()
+                    ),
+                ));
+            }
+            if legal_basis.is_none() {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "legal_basis_required",
+                    format!("keeping more of {col:?} than the default needs \"legal_basis\""),
+                ));
+            }
+        }
+        before.insert(
+            col.clone(),
+            previous
+                .get(col)
+                .cloned()
+                .unwrap_or_else(|| serde_json::json!({"action": default.name()})),
+        );
+        previous.insert(
+            col.clone(),
+            serde_json::json!({"action": choice.action.name(), "legal_basis": legal_basis, "by": actor.user}),
+        );
+    }
+    let mut policy = gongkai_ingest::privacy::RedactionPolicy::default();
+    for (col, v) in &previous {
+        if let Ok(a) = serde_json::from_value::<Action>(v["action"].clone()) {
+            policy.columns.insert(col.clone(), a);
+        }
+    }
+    if policy.columns.values().any(|a| *a == Action::Pseudonym) {
+        policy.pseudonym_key = Some(
+            state
+                .catalog
+                .pseudonym_key(dataset.agency.as_deref())
+                .await?,
+        );
+    }
+    let raw = state
+        .store
+        .get(&Path::from(raw_key))
+        .await?
+        .bytes()
+        .await?
+        .to_vec();
+    let sheet = version.report["upload"]["sheet"]
+        .as_str()
+        .map(str::to_string);
+    let mut draft = derive_draft(
+        state,
+        dataset,
+        &version.original_name,
+        raw,
+        sheet,
+        policy,
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .await?;
+    draft.report["redaction_policy"] = serde_json::Value::Object(previous.clone());
+    let new_key = draft.draft_key.clone();
+    let change = serde_json::json!({
+        "before": before,
+        "after": choices,
+    });
+    let result = state
         .catalog
-        .create_version(
-            dataset,
-            NewVersion {
-                original_name: file_name.to_string(),
-                raw_key,
-                draft_key,
-                rows: ingested.batch.num_rows() as i64,
-                bytes,
-                sha256,
-                columns,
-                report,
-                created_by: actor.to_string(),
-            },
-        )
-        .await?;
-    tracing::info!(dataset = %dataset.slug, version = version.number, rows = version.rows, "draft ingested");
-    Ok(version)
+        .replace_draft(dataset, number, &draft, &actor.user, change)
+        .await;
+    match result {
+        Ok((v, old)) => {
+            if let Some(old) = old {
+                let _ = state.store.delete(&Path::from(old)).await;
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = state.store.delete(&Path::from(new_key)).await;
+            Err(e.into())
+        }
+    }
 }
 
 /// Publishes a draft: copies its Parquet to the public key, then commits.

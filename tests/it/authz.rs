@@ -168,6 +168,13 @@ fn policy() -> BTreeMap<&'static str, Rule> {
             ..rule(STAFF, Target::Version("draft"))
         },
     );
+    p.insert(
+        "version.redaction",
+        Rule {
+            body: |_| json!({"columns": {"jin_e": {"action": "drop"}}}),
+            ..rule(STAFF, Target::Version("draft"))
+        },
+    );
     p.insert("version.submit", rule(STAFF, Target::Version("draft")));
     p.insert(
         "agency.deadlines",

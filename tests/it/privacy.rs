@@ -208,3 +208,195 @@ async fn audit_finds_and_withdraws_identifiers_already_published() {
     let (code, text) = audit(false);
     assert_eq!(code, Some(0), "withdrawn data is no longer served: {text}");
 }
+
+/// Agencies tighten redaction freely; loosening it needs a reviewer and a
+/// recorded legal basis; IDs, bank numbers and mobiles never go out raw.
+#[tokio::test]
+async fn redaction_overrides_tighten_freely_and_loosen_only_with_a_legal_basis() {
+    use serde_json::json;
+    let server = Server::start().await;
+    server.agency("civil", None).await;
+    let editor = server.user_token("clerk", "editor", Some("civil")).await;
+    let reviewer = server.user_token("chief", "reviewer", Some("civil")).await;
+    let r = server
+        .post_as(
+            &editor,
+            "/api/v1/datasets",
+            json!({"slug": "relief", "title": "临时救助名单", "agency": "civil"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let csv = "姓名,身份证号,手机号码,家庭住址,救助金额(元)\n\
+               张三丰,11010519491231002X,13812345678,浙江省杭州市西湖区转塘街道桐坞村5组12号,1200\n\
+               李四,11010519491231002X,13912345678,浙江省杭州市西湖区转塘街道桐坞村6组3号,800\n\
+               张三丰,11010519491231002X,13812345678,浙江省杭州市西湖区转塘街道桐坞村5组12号,300\n";
+    let r = server
+        .client
+        .post(server.url("/api/v1/datasets/relief/uploads?filename=relief.csv"))
+        .bearer_auth(&editor)
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let up: Value = r.json().await.unwrap();
+    let column_of = |kind: &str| {
+        up["report"]["privacy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} finding in {}", up["report"]["privacy"]))["column"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (name, id, mobile, address) = (
+        column_of("person_name"),
+        column_of("cn_resident_id"),
+        column_of("cn_mobile"),
+        column_of("address"),
+    );
+    let put = |token: String, body: Value| {
+        let server = &server;
+        async move {
+            let r = server
+                .client
+                .put(server.url("/api/v1/datasets/relief/versions/1/redaction"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+
+    // Tightening: names → keyed pseudonyms, address dropped.
+    let (status, v) = put(
+        editor.clone(),
+        json!({"columns": {&name: {"action": "pseudonym"}, &address: {"action": "drop"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let finding = v["report"]["privacy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["column"] == name.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(finding["action"], "pseudonym");
+    let preview: Vec<&str> = finding["preview"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(preview.len(), 3);
+    assert!(preview.iter().all(|p| p.len() == 20), "{preview:?}");
+    assert_eq!(
+        preview[0], preview[2],
+        "the same person gets the same pseudonym"
+    );
+    assert_ne!(preview[0], preview[1]);
+    assert!(!v["columns"].to_string().contains(&format!("\"{address}\"")));
+
+    // Loosening: never by an editor; never for IDs or mobiles; reviewers need a legal basis.
+    let (status, v) = put(
+        editor.clone(),
+        json!({"columns": {&name: {"action": "keep", "legal_basis": "x"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    for col in [&id, &mobile] {
+        let (status, v) = put(
+            reviewer.clone(),
+            json!({"columns": {col: {"action": "keep", "legal_basis": "公示要求"}}}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["code"], "never_public");
+    }
+    let (status, v) = put(
+        reviewer.clone(),
+        json!({"columns": {&name: {"action": "keep"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "legal_basis_required");
+    let (status, v) = put(
+        reviewer.clone(),
+        json!({"columns": {&name: {"action": "mask_cells"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (status, v) = put(
+        reviewer.clone(),
+        json!({"columns": {"no_such_column": {"action": "drop"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let basis = "《社会救助暂行办法》第六十条：救助对象姓名须公示";
+    let (status, v) = put(
+        reviewer.clone(),
+        json!({"columns": {&name: {"action": "keep", "legal_basis": basis}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+
+    // Publish: full names (with their legal basis), no IDs, mobiles or addresses.
+    let base = "/api/v1/datasets/relief/versions/1";
+    for (token, step, body) in [
+        (&editor, "submit", json!({})),
+        (
+            &reviewer,
+            "approve",
+            json!({"confidentiality_reviewed": true, "redaction_confirmed": true}),
+        ),
+        (&reviewer, "publish", json!({})),
+    ] {
+        let r = server.post_as(token, &format!("{base}/{step}"), body).await;
+        let status = r.status();
+        assert!(status.is_success(), "{step}: {}", r.text().await.unwrap());
+    }
+    let public = server
+        .get("/api/v1/datasets/relief/data.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(public.contains("张三丰"), "{public}");
+    for secret in ["11010519491231002X", "13812345678", "桐坞村5组"] {
+        assert!(!public.contains(secret), "{secret} published: {public}");
+    }
+    let (status, _) = put(
+        editor.clone(),
+        json!({"columns": {&name: {"action": "drop"}}}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "published versions do not change"
+    );
+
+    // The loosening is audited with who and the legal basis.
+    let audit: Value = server
+        .get_as_admin("/api/v1/audit?limit=5000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let keep = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "version.redaction")
+        .find(|e| e["details"]["after"][&name]["action"] == "keep")
+        .expect("audited keep");
+    assert_eq!(keep["actor"], "chief");
+    assert_eq!(keep["details"]["after"][&name]["legal_basis"], basis);
+    assert_eq!(keep["details"]["before"][&name]["action"], "pseudonym");
+}

@@ -80,6 +80,107 @@ pub enum Action {
     Generalize,
     /// Embedded identifiers in free text are masked cell by cell.
     MaskCells,
+    /// Values are replaced by a keyed pseudonym (HMAC-SHA256 with the
+    /// publisher's key, base32, 20 characters): rows of one person stay linkable.
+    Pseudonym,
+    /// Published as is: only by a reviewer with a recorded legal basis, and
+    /// never for resident IDs, bank numbers, mobiles or passports.
+    Keep,
+}
+
+impl Action {
+    /// How much the action hides: keep 0, mask/generalise/mask_cells 1, pseudonym 2, drop 3.
+    pub fn strictness(self) -> u8 {
+        match self {
+            Action::Keep => 0,
+            Action::Mask | Action::Generalize | Action::MaskCells => 1,
+            Action::Pseudonym => 2,
+            Action::Drop => 3,
+        }
+    }
+
+    /// snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Drop => "drop",
+            Action::Mask => "mask",
+            Action::Generalize => "generalize",
+            Action::MaskCells => "mask_cells",
+            Action::Pseudonym => "pseudonym",
+            Action::Keep => "keep",
+        }
+    }
+}
+
+/// Kinds that are never published raw, whoever asks (PRIVACY.md).
+pub const NEVER_RAW: &[PiiKind] = &[
+    PiiKind::CnResidentId,
+    PiiKind::BankCard,
+    PiiKind::CnMobile,
+    PiiKind::Passport,
+];
+
+/// Whether `action` can be applied to a column of `kind` (None: a column with
+/// no detected kind, or free text with embedded identifiers).
+pub fn applicable(kind: Option<PiiKind>, action: Action) -> bool {
+    match (kind, action) {
+        (_, Action::Drop) => true,
+        (None, _) => false,
+        (Some(k), Action::Keep) => !NEVER_RAW.contains(&k),
+        (Some(PiiKind::PersonName), Action::Mask) => true,
+        (Some(PiiKind::Address | PiiKind::BirthDate), Action::Generalize) => true,
+        (Some(_), Action::Pseudonym) => true,
+        _ => false,
+    }
+}
+
+/// Whether changing a column from its default to `requested` loosens it
+/// (needs a reviewer and a recorded legal basis) rather than tightening it.
+pub fn loosens(default: Action, requested: Action) -> bool {
+    requested.strictness() < default.strictness()
+}
+
+/// Per-column choices overriding the default actions, and the publisher's
+/// pseudonym key. Columns are named as in the report (`findings[].column`).
+#[derive(Debug, Clone, Default)]
+pub struct RedactionPolicy {
+    /// Column name → action.
+    pub columns: std::collections::BTreeMap<String, Action>,
+    /// Secret key for [`Action::Pseudonym`] (never written anywhere public).
+    pub pseudonym_key: Option<Vec<u8>>,
+}
+
+/// Keyed pseudonym: HMAC-SHA256(key, "v1|kind|canonical value"), base32, 20 characters.
+pub fn pseudonym(key: &[u8], kind: PiiKind, value: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let canonical = detect::canonical(value);
+    let mut mac = match <Hmac<sha2::Sha256> as Mac>::new_from_slice(key) {
+        Ok(m) => m,
+        // HMAC accepts keys of any length; this branch is unreachable in practice.
+        Err(_) => return String::new(),
+    };
+    mac.update(format!("v1|{}|{canonical}", kind.name()).as_bytes());
+    let digest = mac.finalize().into_bytes();
+    base32(&digest).chars().take(20).collect()
+}
+
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::new();
+    let mut buffer: u32 = 0;
+    let mut bits = 0;
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            out.push(char::from(ALPHABET[((buffer >> (bits - 5)) & 31) as usize]));
+            bits -= 5;
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
 }
 
 /// One finding, as shown to the agency and the reviewer.
@@ -274,6 +375,17 @@ fn strings(array: &ArrayRef) -> Option<Vec<Option<String>>> {
 /// Applies default redaction to an ingested table and records the findings
 /// (and each column's `pii`) in the report.
 pub fn redact(batch: &RecordBatch, report: &mut Report) -> Result<(RecordBatch, Vec<Finding>)> {
+    redact_with(batch, report, &RedactionPolicy::default())
+}
+
+/// [`redact`] with per-column overrides. Overrides that do not apply to a
+/// column (see [`applicable`]) are ignored and the default is used; callers
+/// validate choices before (the server refuses them with a message).
+pub fn redact_with(
+    batch: &RecordBatch,
+    report: &mut Report,
+    policy: &RedactionPolicy,
+) -> Result<(RecordBatch, Vec<Finding>)> {
     let schema = batch.schema();
     let mut fields: Vec<Arc<Field>> = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
@@ -304,6 +416,23 @@ pub fn redact(batch: &RecordBatch, report: &mut Report) -> Result<(RecordBatch, 
             None => (value_kind(&sample), "values"),
         };
         let non_null = array.len() - array.null_count();
+        let requested = policy
+            .columns
+            .get(field.name().as_str())
+            .copied()
+            .filter(|a| applicable(kind, *a));
+        if kind.is_none() && requested == Some(Action::Drop) {
+            findings.push(Finding {
+                column: field.name().clone(),
+                path: path.clone(),
+                kind: PiiKind::CnResidentId,
+                by: "agency".into(),
+                action: Action::Drop,
+                cells: non_null,
+                preview: Vec::new(),
+            });
+            continue;
+        }
         let Some(kind) = kind else {
             // Free text: mask embedded identifiers cell by cell.
             if let Some(values) = values {
@@ -354,7 +483,7 @@ pub fn redact(batch: &RecordBatch, report: &mut Report) -> Result<(RecordBatch, 
             }
             continue;
         };
-        let action = kind.default_action();
+        let action = requested.unwrap_or(kind.default_action());
         let mut finding = Finding {
             column: field.name().clone(),
             path: path.clone(),
@@ -383,6 +512,24 @@ pub fn redact(batch: &RecordBatch, report: &mut Report) -> Result<(RecordBatch, 
                 (a, DataType::Utf8)
             }),
             (Action::Generalize, _) => birth_years(&array).map(|a| (a, DataType::Int32)),
+            (Action::Pseudonym, _) => match (&policy.pseudonym_key, values) {
+                (Some(key), Some(v)) => {
+                    let a: ArrayRef = Arc::new(StringArray::from(
+                        v.into_iter()
+                            .map(|s| {
+                                s.filter(|s| !s.trim().is_empty())
+                                    .map(|s| pseudonym(key, kind, &s))
+                            })
+                            .collect::<Vec<_>>(),
+                    ));
+                    Some((a, DataType::Utf8))
+                }
+                // No key, or not text: fall back to the strictest action.
+                _ => None,
+            },
+            (Action::Keep, _) if !NEVER_RAW.contains(&kind) => {
+                Some((array.clone(), array.data_type().clone()))
+            }
             _ => None,
         };
         match replaced {
@@ -522,6 +669,43 @@ pub fn scan(batch: &RecordBatch) -> Vec<Leak> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn pseudonyms_are_keyed_stable_and_canonical() {
+        let a = pseudonym(b"key one", PiiKind::CnResidentId, "11010519491231002X");
+        assert_eq!(a.len(), 20);
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_lowercase() || ('2'..='7').contains(&c))
+        );
+        assert_eq!(
+            a,
+            pseudonym(b"key one", PiiKind::CnResidentId, "110105 19491231 002x")
+        );
+        assert_ne!(
+            a,
+            pseudonym(b"key two", PiiKind::CnResidentId, "11010519491231002X")
+        );
+        assert_ne!(
+            a,
+            pseudonym(b"key one", PiiKind::PersonName, "11010519491231002X")
+        );
+    }
+
+    #[test]
+    fn overrides_tighten_freely_and_loosen_only_where_allowed() {
+        assert!(!applicable(Some(PiiKind::CnResidentId), Action::Keep));
+        assert!(!applicable(Some(PiiKind::CnMobile), Action::Keep));
+        assert!(applicable(Some(PiiKind::PersonName), Action::Keep));
+        assert!(applicable(Some(PiiKind::CnResidentId), Action::Pseudonym));
+        assert!(!applicable(Some(PiiKind::CnResidentId), Action::Mask));
+        assert!(applicable(None, Action::Drop));
+        assert!(!applicable(None, Action::Keep));
+        assert!(loosens(Action::Mask, Action::Keep));
+        assert!(loosens(Action::Drop, Action::Pseudonym));
+        assert!(!loosens(Action::Mask, Action::Pseudonym));
+        assert!(!loosens(Action::Generalize, Action::Drop));
+    }
+
     use super::*;
 
     #[test]

@@ -537,3 +537,35 @@ pub async fn review_queue(
         .collect();
     Ok(Json(json!({"items": items})))
 }
+
+/// `{"columns": {"column_name": {"action": …, "legal_basis"?: …}}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedactionRequest {
+    columns: std::collections::BTreeMap<String, publishing::ColumnChoice>,
+}
+
+/// `PUT /api/v1/datasets/{slug}/versions/{n}/redaction`: change how columns are
+/// redacted; the draft is derived again from the raw upload and its report
+/// shows the new preview.
+pub async fn redaction(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path((slug, number)): Path<(String, i64)>,
+    body: Result<Json<RedactionRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(req) = body?;
+    let d = dataset_for(
+        &state,
+        &slug,
+        &p,
+        Principal::can_edit,
+        "changing the redaction",
+    )
+    .await?;
+    let v = publishing::change_redaction(&state, &d, number, &req.columns, &p).await?;
+    let mut out = version_summary(&v, true);
+    out["columns"] = json!(v.columns);
+    out["report"] = v.report.clone();
+    Ok(Json(out))
+}
