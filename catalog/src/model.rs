@@ -142,7 +142,20 @@ pub struct Dataset {
     pub withdrawn_reason: Option<String>,
     /// When it was withdrawn (RFC 3339).
     pub withdrawn_at: Option<String>,
+    /// Kind of list, which sets the redaction defaults (one of [`CATEGORIES`]).
+    pub category: String,
 }
+
+/// Dataset categories that set redaction defaults: `social_assistance`
+/// (社会救助), `subsidy` (惠民惠农补贴), `land_compensation` (征地补偿),
+/// `penalty` (行政处罚), `other`.
+pub const CATEGORIES: &[&str] = &[
+    "social_assistance",
+    "subsidy",
+    "land_compensation",
+    "penalty",
+    "other",
+];
 
 /// What an agency supplies to create a dataset.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -166,6 +179,9 @@ pub struct NewDataset {
     /// Decision date (YYYY-MM-DD).
     #[serde(default)]
     pub decision_date: Option<String>,
+    /// Category (default `other`).
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// A change to a dataset's descriptive metadata; absent fields stay as they are.
@@ -187,6 +203,9 @@ pub struct DatasetPatch {
     /// New decision date (YYYY-MM-DD).
     #[serde(default)]
     pub decision_date: Option<String>,
+    /// New category (applies to later uploads).
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// One column of a version's data dictionary.

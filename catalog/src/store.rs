@@ -53,7 +53,7 @@ pub(crate) fn now() -> String {
 
 pub(crate) const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, a.slug AS agency, d.status, \
      d.latest_version, d.created_at, d.updated_at, d.published_at, d.disclosure, d.disclosure_reason, \
-     d.decision_date, d.withdrawn_reason, d.withdrawn_at";
+     d.decision_date, d.withdrawn_reason, d.withdrawn_at, d.category";
 
 pub(crate) const VERSION_COLUMNS: &str = "dataset_id, number, status, original_name, raw_key, draft_key, \
      public_key, row_count, byte_size, sha256, columns_json, report_json, change_note, created_by, \
@@ -77,6 +77,7 @@ pub(crate) fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
         decision_date: row.try_get("decision_date")?,
         withdrawn_reason: row.try_get("withdrawn_reason")?,
         withdrawn_at: row.try_get("withdrawn_at")?,
+        category: row.try_get("category")?,
     })
 }
 
@@ -188,12 +189,13 @@ impl Catalog {
         let reason = clean(new.disclosure_reason.as_deref());
         check_disclosure(disclosure, reason.as_deref())?;
         let decision_date = check_date(new.decision_date.as_deref())?;
+        let category = check_category(new.category.as_deref())?;
         let at = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO datasets (slug, title, description, agency_id, status, created_at, updated_at, \
-             disclosure, disclosure_reason, decision_date) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             disclosure, disclosure_reason, decision_date, category) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&new.slug)
         .bind(title)
@@ -205,6 +207,7 @@ impl Catalog {
         .bind(disclosure.as_str())
         .bind(&reason)
         .bind(&decision_date)
+        .bind(&category)
         .execute(&mut *tx)
         .await;
         if let Err(e) = inserted {
@@ -683,6 +686,19 @@ pub(crate) fn check_disclosure(d: Disclosure, reason: Option<&str>) -> Result<()
         });
     }
     Ok(())
+}
+
+/// Checks an optional category (default `other`).
+pub(crate) fn check_category(c: Option<&str>) -> Result<String> {
+    let c = clean(c).unwrap_or_else(|| "other".into());
+    if CATEGORIES.contains(&c.as_str()) {
+        Ok(c)
+    } else {
+        Err(Error::Invalid {
+            field: "category",
+            reason: format!("{c:?} is not one of {}", CATEGORIES.join(", ")),
+        })
+    }
 }
 
 /// Checks an optional `YYYY-MM-DD` date.

@@ -9,8 +9,8 @@
 use crate::calendar::WorkCalendar;
 use crate::model::*;
 use crate::store::{
-    DATASET_COLUMNS, VERSION_COLUMNS, audit, check_date, check_disclosure, clean, dataset_from_row,
-    now, version_from_row,
+    DATASET_COLUMNS, VERSION_COLUMNS, audit, check_category, check_date, check_disclosure, clean,
+    dataset_from_row, now, version_from_row,
 };
 use crate::{Catalog, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -467,10 +467,14 @@ impl Catalog {
             Some(d) => check_date(Some(d))?,
             None => dataset.decision_date.clone(),
         };
+        let category = match &patch.category {
+            Some(c) => check_category(Some(c))?,
+            None => dataset.category.clone(),
+        };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE datasets SET title = $1, description = $2, disclosure = $3, disclosure_reason = $4, \
-             decision_date = $5, updated_at = $6 WHERE id = $7",
+             decision_date = $5, updated_at = $6, category = $8 WHERE id = $7",
         )
         .bind(&title)
         .bind(&description)
@@ -479,6 +483,7 @@ impl Catalog {
         .bind(&decision_date)
         .bind(now())
         .bind(dataset.id)
+        .bind(&category)
         .execute(&mut *tx)
         .await?;
         audit(
@@ -489,9 +494,9 @@ impl Catalog {
             serde_json::json!({
                 "before": {"title": dataset.title, "description": dataset.description,
                            "disclosure": dataset.disclosure.as_str(), "disclosure_reason": dataset.disclosure_reason,
-                           "decision_date": dataset.decision_date},
+                           "decision_date": dataset.decision_date, "category": dataset.category},
                 "after": {"title": title, "description": description, "disclosure": disclosure.as_str(),
-                          "disclosure_reason": reason, "decision_date": decision_date},
+                          "disclosure_reason": reason, "decision_date": decision_date, "category": category},
             }),
         )
         .await?;
@@ -739,6 +744,7 @@ mod tests {
             decision_date: None,
             withdrawn_reason: None,
             withdrawn_at: None,
+            category: "other".into(),
         }
     }
 

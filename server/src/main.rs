@@ -31,6 +31,10 @@ enum Command {
         /// Use this sheet instead of the detected main table.
         #[arg(long)]
         sheet: Option<String>,
+        /// Kind of list, which sets the redaction defaults: social_assistance,
+        /// subsidy, land_compensation, penalty or other.
+        #[arg(long, default_value = "other")]
+        category: String,
     },
     /// Run the ingest pipeline on a file and write Parquet locally.
     Convert {
@@ -41,6 +45,10 @@ enum Command {
         /// Use this sheet instead of the detected main table.
         #[arg(long)]
         sheet: Option<String>,
+        /// Kind of list, which sets the redaction defaults: social_assistance,
+        /// subsidy, land_compensation, penalty or other.
+        #[arg(long, default_value = "other")]
+        category: String,
     },
     /// Re-scan every published version with today's personal-data detectors.
     ///
@@ -232,8 +240,18 @@ fn init_tracing() {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Inspect { file, json, sheet } => inspect(&file, json, sheet),
-        Command::Convert { file, out, sheet } => convert(&file, &out, sheet),
+        Command::Inspect {
+            file,
+            json,
+            sheet,
+            category,
+        } => inspect(&file, json, sheet, &category),
+        Command::Convert {
+            file,
+            out,
+            sheet,
+            category,
+        } => convert(&file, &out, sheet, &category),
         Command::Serve(args) => {
             init_tracing();
             let runtime = tokio::runtime::Runtime::new()?;
@@ -545,7 +563,14 @@ fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 fn run_ingest(
     file: &std::path::Path,
     sheet: Option<String>,
+    category: &str,
 ) -> anyhow::Result<gongkai_ingest::Ingested> {
+    let category: gongkai_ingest::privacy::Category =
+        serde_json::from_value(serde_json::Value::String(category.to_string())).map_err(|_| {
+            anyhow::anyhow!(
+                "--category must be social_assistance, subsidy, land_compensation, penalty or other"
+            )
+        })?;
     let bytes = read_with_progress(file)?;
     let spinner = indicatif::ProgressBar::new_spinner();
     if bytes.len() < 16 << 20 {
@@ -561,13 +586,22 @@ fn run_ingest(
         sheet,
         ..Default::default()
     };
-    let result = gongkai_ingest::ingest_for_publication(&name, &bytes, &options);
+    let policy = gongkai_ingest::privacy::RedactionPolicy {
+        category,
+        ..Default::default()
+    };
+    let result = gongkai_ingest::ingest_with_policy(&name, &bytes, &options, &policy);
     spinner.finish_and_clear();
     Ok(result?)
 }
 
-fn inspect(file: &std::path::Path, json: bool, sheet: Option<String>) -> anyhow::Result<()> {
-    let ingested = run_ingest(file, sheet)?;
+fn inspect(
+    file: &std::path::Path,
+    json: bool,
+    sheet: Option<String>,
+    category: &str,
+) -> anyhow::Result<()> {
+    let ingested = run_ingest(file, sheet, category)?;
     let r = &ingested.report;
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
@@ -653,8 +687,9 @@ fn convert(
     file: &std::path::Path,
     out: &std::path::Path,
     sheet: Option<String>,
+    category: &str,
 ) -> anyhow::Result<()> {
-    let ingested = run_ingest(file, sheet)?;
+    let ingested = run_ingest(file, sheet, category)?;
     let bytes = gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     eprintln!(

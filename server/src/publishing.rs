@@ -74,7 +74,10 @@ where
         file_name,
         received,
         sheet,
-        gongkai_ingest::privacy::RedactionPolicy::default(),
+        gongkai_ingest::privacy::RedactionPolicy {
+            category: category_of(dataset),
+            ..Default::default()
+        },
         &upload_id,
     )
     .await
@@ -170,6 +173,11 @@ async fn derive_draft(
     })
 }
 
+/// The redaction category of a dataset (unknown values fall back to `other`).
+fn category_of(dataset: &Dataset) -> gongkai_ingest::privacy::Category {
+    serde_json::from_value(serde_json::Value::String(dataset.category.clone())).unwrap_or_default()
+}
+
 /// One column's redaction choice: `{"action": "...", "legal_basis": "..."}`.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -206,12 +214,18 @@ pub async fn change_redaction(
         .as_array()
         .cloned()
         .unwrap_or_default();
+    let category = category_of(dataset);
     let detected = |col: &str| -> Option<(Option<PiiKind>, Action)> {
         let f = findings.iter().find(|f| f["column"] == col)?;
         match f["by"].as_str() {
             Some("header" | "values") => {
                 let kind: PiiKind = serde_json::from_value(f["kind"].clone()).ok()?;
-                Some((Some(kind), kind.default_action()))
+                let header = f["path"]
+                    .as_array()
+                    .and_then(|p| p.last())
+                    .and_then(|h| h.as_str())
+                    .unwrap_or_default();
+                Some((Some(kind), kind.default_action_for(category, header)))
             }
             Some("cells") => Some((None, Action::MaskCells)),
             _ => Some((None, Action::Keep)),
@@ -293,7 +307,10 @@ pub async fn change_redaction(
             serde_json::json!({"action": choice.action.name(), "legal_basis": legal_basis, "by": actor.user}),
         );
     }
-    let mut policy = gongkai_ingest::privacy::RedactionPolicy::default();
+    let mut policy = gongkai_ingest::privacy::RedactionPolicy {
+        category,
+        ..Default::default()
+    };
     for (col, v) in &previous {
         if let Ok(a) = serde_json::from_value::<Action>(v["action"].clone()) {
             policy.columns.insert(col.clone(), a);

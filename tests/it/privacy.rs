@@ -222,7 +222,7 @@ async fn redaction_overrides_tighten_freely_and_loosen_only_with_a_legal_basis()
         .post_as(
             &editor,
             "/api/v1/datasets",
-            json!({"slug": "relief", "title": "临时救助名单", "agency": "civil"}),
+            json!({"slug": "relief", "title": "临时救助名单", "agency": "civil", "category": "social_assistance"}),
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
@@ -251,6 +251,22 @@ async fn redaction_overrides_tighten_freely_and_loosen_only_with_a_legal_basis()
             .unwrap()
             .to_string()
     };
+    // Defaults for a social-assistance list: names masked, addresses to the village.
+    let finding_of = |kind: &str| {
+        up["report"]["privacy"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == kind)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(finding_of("person_name")["action"], "mask");
+    assert_eq!(finding_of("person_name")["preview"][0], "张*丰");
+    assert_eq!(
+        finding_of("address")["preview"][0],
+        "浙江省杭州市西湖区转塘街道桐坞村"
+    );
     let (name, id, mobile, address) = (
         column_of("person_name"),
         column_of("cn_resident_id"),
@@ -380,6 +396,38 @@ async fn redaction_overrides_tighten_freely_and_loosen_only_with_a_legal_basis()
         status,
         StatusCode::CONFLICT,
         "published versions do not change"
+    );
+
+    // In a list without a publicity basis the same names are dropped by default.
+    let r = server
+        .post_as(
+            &editor,
+            "/api/v1/datasets",
+            json!({"slug": "staff-list", "title": "名单", "agency": "civil"}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = server
+        .client
+        .post(server.url("/api/v1/datasets/staff-list/uploads?filename=l.csv"))
+        .bearer_auth(&editor)
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    let other: Value = r.json().await.unwrap();
+    let names = other["report"]["privacy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "person_name")
+        .unwrap()
+        .clone();
+    assert_eq!(names["action"], "drop");
+    assert!(
+        !other["columns"]
+            .to_string()
+            .contains(&format!("\"{name}\""))
     );
 
     // The loosening is audited with who and the legal basis.

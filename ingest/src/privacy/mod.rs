@@ -58,12 +58,63 @@ impl PiiKind {
         }
     }
 
-    /// The default public action.
+    /// The default public action for a list with a publicity basis (names masked).
     pub fn default_action(self) -> Action {
+        self.default_action_for(Category::SocialAssistance, "")
+    }
+
+    /// The default public action in a dataset of `category`, for a column
+    /// headed `header` (PRIVACY.md): names are masked only where the dataset
+    /// kind has a publicity basis (and in penalty records only the penalised
+    /// party's), otherwise dropped.
+    pub fn default_action_for(self, category: Category, header: &str) -> Action {
         match self {
-            PiiKind::PersonName => Action::Mask,
+            PiiKind::PersonName => match category {
+                Category::SocialAssistance | Category::Subsidy | Category::LandCompensation => {
+                    Action::Mask
+                }
+                Category::Penalty
+                    if ["当事人", "被处罚", "违法行为人", "行政相对人"]
+                        .iter()
+                        .any(|w| header.contains(w)) =>
+                {
+                    Action::Mask
+                }
+                _ => Action::Drop,
+            },
             PiiKind::Address | PiiKind::BirthDate => Action::Generalize,
             _ => Action::Drop,
+        }
+    }
+}
+
+/// What kind of list a dataset is, as far as the redaction defaults care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 社会救助 (minimum living allowance, temporary relief …): names masked,
+    /// addresses kept to the village/community.
+    SocialAssistance,
+    /// 惠民惠农补贴: names masked.
+    Subsidy,
+    /// 征地补偿: names masked.
+    LandCompensation,
+    /// 行政处罚: the penalised party's name masked, other names dropped.
+    Penalty,
+    /// Anything else: names dropped.
+    #[default]
+    Other,
+}
+
+impl Category {
+    /// snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::SocialAssistance => "social_assistance",
+            Category::Subsidy => "subsidy",
+            Category::LandCompensation => "land_compensation",
+            Category::Penalty => "penalty",
+            Category::Other => "other",
         }
     }
 }
@@ -148,6 +199,8 @@ pub struct RedactionPolicy {
     pub columns: std::collections::BTreeMap<String, Action>,
     /// Secret key for [`Action::Pseudonym`] (never written anywhere public).
     pub pseudonym_key: Option<Vec<u8>>,
+    /// The dataset's kind, which sets the defaults.
+    pub category: Category,
 }
 
 /// Keyed pseudonym: HMAC-SHA256(key, "v1|kind|canonical value"), base32, 20 characters.
@@ -483,7 +536,7 @@ pub fn redact_with(
             }
             continue;
         };
-        let action = requested.unwrap_or(kind.default_action());
+        let action = requested.unwrap_or(kind.default_action_for(policy.category, &header));
         let mut finding = Finding {
             column: field.name().clone(),
             path: path.clone(),
@@ -506,7 +559,14 @@ pub fn redact_with(
             (Action::Generalize, PiiKind::Address) => values.map(|v| {
                 let a: ArrayRef = Arc::new(StringArray::from(
                     v.into_iter()
-                        .map(|s| s.map(|s| generalize_address(&s, false)))
+                        .map(|s| {
+                            s.map(|s| {
+                                generalize_address(
+                                    &s,
+                                    policy.category == Category::SocialAssistance,
+                                )
+                            })
+                        })
                         .collect::<Vec<_>>(),
                 ));
                 (a, DataType::Utf8)
@@ -669,6 +729,31 @@ pub fn scan(batch: &RecordBatch) -> Vec<Leak> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn defaults_follow_the_dataset_category() {
+        let name = PiiKind::PersonName;
+        assert_eq!(
+            name.default_action_for(Category::SocialAssistance, "姓名"),
+            Action::Mask
+        );
+        assert_eq!(
+            name.default_action_for(Category::Other, "姓名"),
+            Action::Drop
+        );
+        assert_eq!(
+            name.default_action_for(Category::Penalty, "当事人姓名"),
+            Action::Mask
+        );
+        assert_eq!(
+            name.default_action_for(Category::Penalty, "执法人员"),
+            Action::Drop
+        );
+        assert_eq!(
+            PiiKind::CnResidentId.default_action_for(Category::SocialAssistance, "身份证号"),
+            Action::Drop
+        );
+    }
+
     #[test]
     fn pseudonyms_are_keyed_stable_and_canonical() {
         let a = pseudonym(b"key one", PiiKind::CnResidentId, "11010519491231002X");

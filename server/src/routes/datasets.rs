@@ -77,6 +77,7 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
         "disclosure_label": d.disclosure.label_zh(),
         "disclosure_reason": d.disclosure_reason,
         "decision_date": d.decision_date,
+        "category": d.category,
         "latest_version": d.latest_version,
         "created_at": d.created_at,
         "updated_at": d.updated_at,
