@@ -36,6 +36,8 @@ pub enum PiiKind {
     Address,
     /// Date of birth.
     BirthDate,
+    /// Age in years.
+    Age,
     /// Health, disability or cause of poverty.
     Health,
     /// Passport or travel permit number.
@@ -53,6 +55,7 @@ impl PiiKind {
             PiiKind::BankCard => "bank_card",
             PiiKind::Address => "address",
             PiiKind::BirthDate => "birth_date",
+            PiiKind::Age => "age",
             PiiKind::Health => "health",
             PiiKind::Passport => "passport",
         }
@@ -82,7 +85,7 @@ impl PiiKind {
                 }
                 _ => Action::Drop,
             },
-            PiiKind::Address | PiiKind::BirthDate => Action::Generalize,
+            PiiKind::Address | PiiKind::BirthDate | PiiKind::Age => Action::Generalize,
             _ => Action::Drop,
         }
     }
@@ -179,7 +182,7 @@ pub fn applicable(kind: Option<PiiKind>, action: Action) -> bool {
         (None, _) => false,
         (Some(k), Action::Keep) => !NEVER_RAW.contains(&k),
         (Some(PiiKind::PersonName), Action::Mask) => true,
-        (Some(PiiKind::Address | PiiKind::BirthDate), Action::Generalize) => true,
+        (Some(PiiKind::Address | PiiKind::BirthDate | PiiKind::Age), Action::Generalize) => true,
         (Some(_), Action::Pseudonym) => true,
         _ => false,
     }
@@ -299,6 +302,9 @@ fn header_kind(header: &str) -> Option<PiiKind> {
     if has(&["出生日期", "出生年月", "生日"]) {
         return Some(PiiKind::BirthDate);
     }
+    if has(&["年龄", "岁数"]) {
+        return Some(PiiKind::Age);
+    }
     if has(&[
         "健康状况",
         "残疾等级",
@@ -382,6 +388,26 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
         i = end.max(i);
     }
     out
+}
+
+/// The kind masked most often in a free-text column (reported as the finding's kind).
+fn dominant_masked_kind(cells: &[Option<String>]) -> PiiKind {
+    let count = |marker: &str| {
+        cells
+            .iter()
+            .flatten()
+            .map(|c| c.matches(marker).count())
+            .sum::<usize>()
+    };
+    [
+        (count("[证件号已隐藏]"), PiiKind::CnResidentId),
+        (count("[手机号已隐藏]"), PiiKind::CnMobile),
+        (count("[卡号已隐藏]"), PiiKind::BankCard),
+    ]
+    .into_iter()
+    .max_by_key(|(n, _)| *n)
+    .map(|(_, k)| k)
+    .unwrap_or(PiiKind::CnResidentId)
 }
 
 fn mask_in_text(text: &str) -> Option<String> {
@@ -513,7 +539,7 @@ pub fn redact_with(
                     findings.push(Finding {
                         column: field.name().clone(),
                         path: path.clone(),
-                        kind: PiiKind::CnResidentId,
+                        kind: dominant_masked_kind(&masked),
                         by: "cells".into(),
                         action: Action::MaskCells,
                         cells,
@@ -571,6 +597,7 @@ pub fn redact_with(
                 ));
                 (a, DataType::Utf8)
             }),
+            (Action::Generalize, PiiKind::Age) => age_bands(&array).map(|a| (a, DataType::Utf8)),
             (Action::Generalize, _) => birth_years(&array).map(|a| (a, DataType::Int32)),
             (Action::Pseudonym, _) => match (&policy.pseudonym_key, values) {
                 (Some(key), Some(v)) => {
@@ -660,6 +687,36 @@ pub fn redact_with(
     Ok((out, findings))
 }
 
+/// Ages → 5-year bands (`30-34`; `14-19` for the youngest published), 90
+/// and over top-coded (`90+`); children under 14 are not published (null).
+fn age_bands(array: &ArrayRef) -> Option<ArrayRef> {
+    let ages: Vec<Option<i64>> = match array.data_type() {
+        DataType::Int64 => array
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .iter()
+            .collect(),
+        _ => strings(array)?
+            .into_iter()
+            .map(|s| s.and_then(|s| s.trim().trim_end_matches('岁').parse::<i64>().ok()))
+            .collect(),
+    };
+    Some(Arc::new(StringArray::from(
+        ages.into_iter()
+            .map(|a| {
+                a.and_then(|a| match a {
+                    ..14 => None,
+                    90.. => Some("90+".to_string()),
+                    14..=19 => Some("14-19".to_string()),
+                    a => {
+                        let low = a - a % 5;
+                        Some(format!("{low}-{}", low + 4))
+                    }
+                })
+            })
+            .collect::<Vec<_>>(),
+    )))
+}
+
 fn birth_years(array: &ArrayRef) -> Option<ArrayRef> {
     use arrow::datatypes::Date32Type;
     match array.data_type() {
@@ -729,6 +786,43 @@ pub fn scan(batch: &RecordBatch) -> Vec<Leak> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn ages_become_bands_and_children_disappear() {
+        let ages: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![
+            Some(8),
+            Some(14),
+            Some(37),
+            Some(90),
+            Some(103),
+            None,
+        ]));
+        let bands = age_bands(&ages).unwrap();
+        let bands = bands.as_string::<i32>();
+        let got: Vec<Option<&str>> = bands.iter().collect();
+        assert_eq!(
+            got,
+            [
+                None,
+                Some("14-19"),
+                Some("35-39"),
+                Some("90+"),
+                Some("90+"),
+                None
+            ]
+        );
+        assert_eq!(header_kind("年龄"), Some(PiiKind::Age));
+    }
+
+    #[test]
+    fn free_text_findings_name_the_kind_found() {
+        let cells = vec![
+            Some("联系 [手机号已隐藏]".to_string()),
+            Some("[手机号已隐藏] 或 [证件号已隐藏]".to_string()),
+            None,
+        ];
+        assert_eq!(dominant_masked_kind(&cells), PiiKind::CnMobile);
+    }
+
     #[test]
     fn defaults_follow_the_dataset_category() {
         let name = PiiKind::PersonName;
