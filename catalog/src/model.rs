@@ -31,6 +31,9 @@ pub enum VersionStatus {
     Published,
     /// Was published; a newer version replaced it. Still served by number.
     Superseded,
+    /// Was served when its dataset was withdrawn: never served again, even if
+    /// a correction reinstates the dataset.
+    Withdrawn,
 }
 
 /// Disclosure attribute (公开属性) of a dataset.
@@ -96,7 +99,7 @@ macro_rules! text_enum {
 text_enum!(DatasetStatus { Draft => "draft", Published => "published", Withdrawn => "withdrawn" });
 text_enum!(VersionStatus {
     Draft => "draft", Submitted => "submitted", Approved => "approved", Rejected => "rejected",
-    Published => "published", Superseded => "superseded",
+    Published => "published", Superseded => "superseded", Withdrawn => "withdrawn",
 });
 text_enum!(Disclosure { Public => "public", OnRequest => "on_request", NotPublic => "not_public" });
 text_enum!(Scope { Read => "read", Write => "write" });

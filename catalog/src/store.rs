@@ -396,11 +396,19 @@ impl Catalog {
             .transpose()?
             .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
         // Re-read the dataset status inside the transaction (it may have been withdrawn meanwhile).
-        let status: String = sqlx::query("SELECT status FROM datasets WHERE id = $1")
-            .bind(dataset.id)
-            .fetch_one(&mut *tx)
-            .await?
-            .try_get("status")?;
+        // Lock the dataset row (PostgreSQL; SQLite serialises writers anyway)
+        // so a withdrawal cannot slip between this check and the commit.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let status: String = sqlx::query(AssertSqlSafe(format!(
+            "SELECT status FROM datasets WHERE id = $1{lock}"
+        )))
+        .bind(dataset.id)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("status")?;
         let current = Dataset {
             status: DatasetStatus::from_str(&status)?,
             ..dataset.clone()
@@ -410,17 +418,25 @@ impl Catalog {
             .bind(dataset.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE versions SET status = 'published', public_key = $1, published_by = $2, published_at = $3, \
-             scheduled_at = NULL WHERE dataset_id = $4 AND number = $5",
+             scheduled_at = NULL WHERE dataset_id = $4 AND number = $5 AND status = $6",
         )
         .bind(public_key)
         .bind(actor)
         .bind(&at)
         .bind(dataset.id)
         .bind(number)
+        .bind(version.status.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(Error::State(format!(
+                "version {number} of {} changed meanwhile; reload and try again",
+                dataset.slug
+            )));
+        }
         // Publishing a correction reinstates a withdrawn dataset.
         sqlx::query(
             "UPDATE datasets SET status = 'published', latest_version = $1, updated_at = $2, \
@@ -705,12 +721,18 @@ pub(crate) fn check_category(c: Option<&str>) -> Result<String> {
 pub(crate) fn check_date(date: Option<&str>) -> Result<Option<String>> {
     match clean(date) {
         None => Ok(None),
-        Some(d) => chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-            .map(|day| Some(day.format("%Y-%m-%d").to_string()))
-            .map_err(|_| Error::Invalid {
-                field: "decision_date",
-                reason: format!("{d:?} is not a date in the form YYYY-MM-DD"),
-            }),
+        Some(d) => {
+            use chrono::Datelike;
+            match chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d") {
+                Ok(day) if (1949..=2100).contains(&day.year()) && d.len() == 10 => {
+                    Ok(Some(day.format("%Y-%m-%d").to_string()))
+                }
+                _ => Err(Error::Invalid {
+                    field: "decision_date",
+                    reason: format!("{d:?} is not a date in the form YYYY-MM-DD (1949–2100)"),
+                }),
+            }
+        }
     }
 }
 

@@ -159,11 +159,19 @@ impl Catalog {
         for (_, v) in sets {
             q = q.bind(v.clone());
         }
-        q.bind(dataset.id)
+        let changed = q
+            .bind(dataset.id)
             .bind(number)
             .bind(before.status.as_str())
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            return Err(Error::State(format!(
+                "version {number} of {} changed meanwhile; reload and try again",
+                dataset.slug
+            )));
+        }
         let mut details = details;
         details["before"] = serde_json::json!({"status": before.status.as_str()});
         details["after"] = serde_json::json!({"status": to.as_str()});
@@ -268,6 +276,20 @@ impl Catalog {
                     return Err(Error::State(format!(
                         "{actor} uploaded version {number} of {}; another reviewer must approve it \
                          (审核人不能审核自己上传的数据)",
+                        dataset.slug
+                    )));
+                }
+                // Whoever loosened the redaction cannot also approve it.
+                let loosened_by_actor = v.report["redaction_policy"]
+                    .as_object()
+                    .is_some_and(|m| {
+                        m.values()
+                            .any(|c| c["by"] == actor && !c["legal_basis"].is_null())
+                    });
+                if loosened_by_actor {
+                    return Err(Error::State(format!(
+                        "{actor} loosened the redaction of version {number} of {}; another reviewer \
+                         must approve it",
                         dataset.slug
                     )));
                 }
@@ -420,7 +442,15 @@ impl Catalog {
                 dataset.slug, dataset.status
             )));
         }
-        // Scheduled publications of a withdrawn dataset must not fire.
+        // What was served is never served again (a correction publishes a new
+        // version); scheduled publications must not fire.
+        sqlx::query(
+            "UPDATE versions SET status = 'withdrawn' WHERE dataset_id = $1 \
+             AND status IN ('published', 'superseded')",
+        )
+        .bind(dataset.id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("UPDATE versions SET scheduled_at = NULL WHERE dataset_id = $1")
             .bind(dataset.id)
             .execute(&mut *tx)
@@ -625,7 +655,7 @@ impl Catalog {
                 dataset.slug, before.status
             )));
         }
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE versions SET draft_key = $1, row_count = $2, byte_size = $3, sha256 = $4, \
              columns_json = $5, report_json = $6 WHERE dataset_id = $7 AND number = $8 AND status = $9",
         )
@@ -639,7 +669,14 @@ impl Catalog {
         .bind(number)
         .bind(before.status.as_str())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(Error::State(format!(
+                "version {number} of {} changed meanwhile; reload and try again",
+                dataset.slug
+            )));
+        }
         audit(
             &mut tx,
             actor,

@@ -123,6 +123,7 @@ async fn derive_draft(
     upload_id: &str,
 ) -> Result<RedraftedVersion, ApiError> {
     let name = file_name.to_string();
+    let category = policy.category;
     let options = IngestOptions {
         sheet: sheet.clone(),
         ..IngestOptions::default()
@@ -162,7 +163,7 @@ async fn derive_draft(
         })
         .collect();
     let mut report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
-    report["upload"] = serde_json::json!({"sheet": sheet});
+    report["upload"] = serde_json::json!({"sheet": sheet, "category": category.name()});
     Ok(RedraftedVersion {
         draft_key,
         rows: ingested.batch.num_rows() as i64,
@@ -214,7 +215,12 @@ pub async fn change_redaction(
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let category = category_of(dataset);
+    // Defaults as they were when the file was uploaded (a later category
+    // change must not silently loosen this version).
+    let category = version.report["upload"]["category"]
+        .as_str()
+        .and_then(|c| serde_json::from_value(serde_json::Value::String(c.into())).ok())
+        .unwrap_or_else(|| category_of(dataset));
     let detected = |col: &str| -> Option<(Option<PiiKind>, Action)> {
         let f = findings.iter().find(|f| f["column"] == col)?;
         match f["by"].as_str() {

@@ -364,14 +364,20 @@ async fn redaction_overrides_tighten_freely_and_loosen_only_with_a_legal_basis()
 
     // Publish: full names (with their legal basis), no IDs, mobiles or addresses.
     let base = "/api/v1/datasets/relief/versions/1";
+    // Whoever loosened the redaction cannot approve it alone.
+    let r = server
+        .post_as(&editor, &format!("{base}/submit"), json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let approve = json!({"confidentiality_reviewed": true, "redaction_confirmed": true});
+    let r = server
+        .post_as(&reviewer, &format!("{base}/approve"), approve.clone())
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT, "self-approved loosening");
+    let deputy = server.user_token("deputy", "reviewer", Some("civil")).await;
     for (token, step, body) in [
-        (&editor, "submit", json!({})),
-        (
-            &reviewer,
-            "approve",
-            json!({"confidentiality_reviewed": true, "redaction_confirmed": true}),
-        ),
-        (&reviewer, "publish", json!({})),
+        (&deputy, "approve", approve),
+        (&deputy, "publish", json!({})),
     ] {
         let r = server.post_as(token, &format!("{base}/{step}"), body).await;
         let status = r.status();

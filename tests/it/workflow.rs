@@ -444,10 +444,52 @@ pub async fn full_workflow(server: &Server) {
         .unwrap();
     assert_eq!(public["status"], "published");
     assert_eq!(public["latest_version"], 3);
+    // Only the correction is served; what was withdrawn stays withdrawn.
+    let served: Vec<i64> = public["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(served, [3]);
     assert_eq!(
-        public["versions"][2]["correction_notice"],
+        public["versions"][0]["correction_notice"],
         "更正路灯安装金额：300 → 310 元"
     );
+    for path in [
+        "/api/v1/datasets/projects/versions/2/data.csv",
+        "/api/v1/datasets/projects/versions/1/data.parquet",
+    ] {
+        assert_eq!(
+            server.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    let r = server
+        .client
+        .post(server.url("/api/v1/sql"))
+        .json(&json!({"sql": "SELECT * FROM \"projects@v2\""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "withdrawn version queryable again"
+    );
+    let staff: Value = get_as(server, Some(&editor), "/api/v1/datasets/projects")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = staff["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["withdrawn", "withdrawn", "published"]);
     let csv = server
         .get("/api/v1/datasets/projects/data.csv")
         .await
@@ -640,6 +682,26 @@ pub async fn disclosure_and_deadlines(server: &Server) {
         )
         .await;
     error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    for date in ["+262142-12-31", "1200-01-01"] {
+        let r = server
+            .post_as(
+                &editor,
+                "/api/v1/datasets",
+                json!({"slug": "odd-date", "title": "x", "agency": "town", "decision_date": date}),
+            )
+            .await;
+        error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    // The category sets redaction defaults: editors cannot change it.
+    let r = server
+        .client
+        .patch(server.url("/api/v1/datasets/late"))
+        .bearer_auth(&editor)
+        .json(&json!({"category": "social_assistance"}))
+        .send()
+        .await
+        .unwrap();
+    error_code(r, StatusCode::FORBIDDEN).await;
     let report =
         ok_json(get_as(server, Some(&editor), "/api/v1/agencies/town/deadlines").await).await;
     assert_eq!(report["overdue"], 1, "{report}");

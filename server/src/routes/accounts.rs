@@ -159,6 +159,11 @@ pub async fn add_agency(
             "adding an agency needs a platform admin, or an admin of the parent agency",
         ));
     }
+    if new.review_required == Some(false) && !p.is_platform_admin() {
+        return Err(forbidden(
+            "only a platform admin may let an agency publish without review",
+        ));
+    }
     let a = state.catalog.add_agency(&new, &p.user).await?;
     Ok((StatusCode::CREATED, Json(json!(a))))
 }

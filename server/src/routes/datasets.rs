@@ -242,7 +242,20 @@ pub async fn version(
         .is_some_and(|p| p.can_view(d.agency.as_deref()));
     let mut out = version_summary(&v, privileged);
     out["columns"] = json!(v.columns);
-    out["report"] = v.report.clone();
+    out["report"] = if privileged {
+        v.report.clone()
+    } else if d.disclosure == Disclosure::Public && d.status == DatasetStatus::Published {
+        // Examples in a served version's report are values that are public anyway;
+        // who chose what stays internal.
+        let mut r = v.report.clone();
+        if let Some(o) = r.as_object_mut() {
+            o.remove("redaction_policy");
+        }
+        r
+    } else {
+        // Data given on request, or withdrawn: no sample values at all.
+        Value::Null
+    };
     Ok(Json(out))
 }
 
@@ -370,6 +383,14 @@ pub async fn patch(
     if disclosure_change && !p.can_review(d.agency.as_deref()) {
         return Err(forbidden(
             "only a reviewer may change the disclosure attribute (公开属性)",
+        ));
+    }
+    // The category sets redaction defaults: changing it is a reviewer's call.
+    if patch.category.as_ref().is_some_and(|c| *c != d.category)
+        && !p.can_review(d.agency.as_deref())
+    {
+        return Err(forbidden(
+            "only a reviewer may change the category (it sets the redaction defaults)",
         ));
     }
     let d = state.catalog.update_dataset(&d, &patch, &p.user).await?;
