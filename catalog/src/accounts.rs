@@ -396,7 +396,15 @@ impl Catalog {
             .fetch_optional(&self.pool)
             .await?;
         let failure = match &row {
-            None => Some("unknown user"),
+            None => {
+                // Spend the same time as a real check, so timing does not tell
+                // which user names exist.
+                static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let dummy = DUMMY
+                    .get_or_init(|| hash_password("gongkai timing equaliser").unwrap_or_default());
+                let _ = verify_password(password, dummy);
+                Some("unknown user")
+            }
             Some(r) => {
                 let hash: Option<String> = r.try_get("password_hash")?;
                 let disabled: Option<String> = r.try_get("disabled_at")?;

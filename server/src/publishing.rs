@@ -440,6 +440,15 @@ pub async fn run_scheduler(state: AppState) {
         for (slug, number, reviewer) in due {
             let result = async {
                 let dataset = state.catalog.dataset(&slug).await?;
+                // The reviewer who scheduled it must still be able to publish.
+                let user = state.catalog.user(&reviewer).await?;
+                if user.disabled_at.is_some() || user.role == gongkai_catalog::Role::Editor {
+                    return Err(ApiError::new(
+                        StatusCode::CONFLICT,
+                        "invalid_state",
+                        format!("{reviewer} can no longer publish; the schedule is cancelled"),
+                    ));
+                }
                 publish(&state, &dataset, number, &reviewer).await
             }
             .await;
