@@ -5,7 +5,7 @@
 //! Platform admins are admins attached to no agency.
 
 use crate::model::*;
-use crate::store::{audit, clean, is_unique_violation, now};
+use crate::store::{audit, clean, conflict_or, now};
 use crate::{Catalog, Error, Result};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -197,16 +197,7 @@ impl Catalog {
         .bind(now())
         .execute(&mut *tx)
         .await;
-        if let Err(e) = inserted {
-            return Err(if is_unique_violation(&e) {
-                Error::Conflict {
-                    kind: "agency",
-                    key: new.slug.clone(),
-                }
-            } else {
-                e.into()
-            });
-        }
+        inserted.map_err(|e| conflict_or(e, "agency", &new.slug))?;
         audit(
             &mut tx,
             actor,
@@ -266,16 +257,7 @@ impl Catalog {
         .bind(now())
         .execute(&mut *tx)
         .await;
-        if let Err(e) = inserted {
-            return Err(if is_unique_violation(&e) {
-                Error::Conflict {
-                    kind: "user",
-                    key: new.name.clone(),
-                }
-            } else {
-                e.into()
-            });
-        }
+        inserted.map_err(|e| conflict_or(e, "user", &new.name))?;
         audit(
             &mut tx,
             actor,

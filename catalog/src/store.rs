@@ -114,6 +114,18 @@ pub(crate) fn version_from_row(row: &AnyRow) -> Result<Version> {
     })
 }
 
+/// A unique-key violation becomes [`Error::Conflict`] on `kind`/`key`; anything else stays a database error.
+pub(crate) fn conflict_or(e: sqlx::Error, kind: &'static str, key: &str) -> Error {
+    if is_unique_violation(&e) {
+        Error::Conflict {
+            kind,
+            key: key.to_string(),
+        }
+    } else {
+        e.into()
+    }
+}
+
 pub(crate) fn is_unique_violation(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Database(db) => {
@@ -210,16 +222,7 @@ impl Catalog {
         .bind(&category)
         .execute(&mut *tx)
         .await;
-        if let Err(e) = inserted {
-            return Err(if is_unique_violation(&e) {
-                Error::Conflict {
-                    kind: "dataset",
-                    key: new.slug.clone(),
-                }
-            } else {
-                e.into()
-            });
-        }
+        inserted.map_err(|e| conflict_or(e, "dataset", &new.slug))?;
         audit(
             &mut tx,
             actor,
@@ -385,16 +388,7 @@ impl Catalog {
         let at = now();
         let review_required = self.review_required(dataset).await?;
         let mut tx = self.pool.begin().await?;
-        let sql =
-            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
-        let version = sqlx::query(AssertSqlSafe(sql))
-            .bind(dataset.id)
-            .bind(number)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| version_from_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        let version = version_in(&mut tx, dataset, number).await?;
         // Re-read the dataset status inside the transaction (it may have been withdrawn meanwhile).
         // Lock the dataset row (PostgreSQL; SQLite serialises writers anyway)
         // so a withdrawal cannot slip between this check and the commit.
@@ -432,10 +426,7 @@ impl Catalog {
         .await?
         .rows_affected();
         if changed != 1 {
-            return Err(Error::State(format!(
-                "version {number} of {} changed meanwhile; reload and try again",
-                dataset.slug
-            )));
+            return Err(changed_meanwhile(dataset, number));
         }
         // Publishing a correction reinstates a withdrawn dataset.
         sqlx::query(
@@ -684,6 +675,32 @@ pub(crate) async fn audit(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Reads a version inside the caller's transaction.
+pub(crate) async fn version_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dataset: &Dataset,
+    number: i64,
+) -> Result<Version> {
+    let sql =
+        format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(dataset.id)
+        .bind(number)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| version_from_row(&r))
+        .transpose()?
+        .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))
+}
+
+/// A guarded update found the version in another state than it just read.
+pub(crate) fn changed_meanwhile(dataset: &Dataset, number: i64) -> Error {
+    Error::State(format!(
+        "version {number} of {} changed meanwhile; reload and try again",
+        dataset.slug
+    ))
 }
 
 /// Trims optional text; blank becomes None.

@@ -9,8 +9,8 @@
 use crate::calendar::WorkCalendar;
 use crate::model::*;
 use crate::store::{
-    DATASET_COLUMNS, VERSION_COLUMNS, audit, check_category, check_date, check_disclosure, clean,
-    dataset_from_row, now, version_from_row,
+    DATASET_COLUMNS, audit, changed_meanwhile, check_category, check_date, check_disclosure, clean,
+    dataset_from_row, now, version_in,
 };
 use crate::{Catalog, Error, Result};
 use serde::{Deserialize, Serialize};
@@ -123,16 +123,7 @@ impl Catalog {
         details: serde_json::Value,
     ) -> Result<Version> {
         let mut tx = self.pool.begin().await?;
-        let sql =
-            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
-        let before = sqlx::query(AssertSqlSafe(sql))
-            .bind(dataset.id)
-            .bind(number)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| version_from_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        let before = version_in(&mut tx, dataset, number).await?;
         if !from.contains(&before.status) {
             let expected: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
             return Err(Error::State(format!(
@@ -167,10 +158,7 @@ impl Catalog {
             .await?
             .rows_affected();
         if changed != 1 {
-            return Err(Error::State(format!(
-                "version {number} of {} changed meanwhile; reload and try again",
-                dataset.slug
-            )));
+            return Err(changed_meanwhile(dataset, number));
         }
         let mut details = details;
         details["before"] = serde_json::json!({"status": before.status.as_str()});
@@ -635,16 +623,7 @@ impl Catalog {
         let report = serde_json::to_string(&new.report)
             .map_err(|e| Error::Corrupt(format!("report: {e}")))?;
         let mut tx = self.pool.begin().await?;
-        let sql =
-            format!("SELECT {VERSION_COLUMNS} FROM versions WHERE dataset_id = $1 AND number = $2");
-        let before = sqlx::query(AssertSqlSafe(sql))
-            .bind(dataset.id)
-            .bind(number)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| version_from_row(&r))
-            .transpose()?
-            .ok_or_else(|| Error::not_found("version", format!("{}@v{number}", dataset.slug)))?;
+        let before = version_in(&mut tx, dataset, number).await?;
         if !matches!(
             before.status,
             VersionStatus::Draft | VersionStatus::Rejected
@@ -672,10 +651,7 @@ impl Catalog {
         .await?
         .rows_affected();
         if changed != 1 {
-            return Err(Error::State(format!(
-                "version {number} of {} changed meanwhile; reload and try again",
-                dataset.slug
-            )));
+            return Err(changed_meanwhile(dataset, number));
         }
         audit(
             &mut tx,

@@ -565,12 +565,11 @@ fn run_ingest(
     sheet: Option<String>,
     category: &str,
 ) -> anyhow::Result<gongkai_ingest::Ingested> {
-    let category: gongkai_ingest::privacy::Category =
-        serde_json::from_value(serde_json::Value::String(category.to_string())).map_err(|_| {
-            anyhow::anyhow!(
-                "--category must be social_assistance, subsidy, land_compensation, penalty or other"
-            )
-        })?;
+    let category = gongkai_ingest::privacy::Category::from_name(category).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--category must be social_assistance, subsidy, land_compensation, penalty or other"
+        )
+    })?;
     let bytes = read_with_progress(file)?;
     let spinner = indicatif::ProgressBar::new_spinner();
     if bytes.len() < 16 << 20 {

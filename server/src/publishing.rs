@@ -176,7 +176,7 @@ async fn derive_draft(
 
 /// The redaction category of a dataset (unknown values fall back to `other`).
 fn category_of(dataset: &Dataset) -> gongkai_ingest::privacy::Category {
-    serde_json::from_value(serde_json::Value::String(dataset.category.clone())).unwrap_or_default()
+    gongkai_ingest::privacy::Category::from_name(&dataset.category).unwrap_or_default()
 }
 
 /// One column's redaction choice: `{"action": "...", "legal_basis": "..."}`.
@@ -219,7 +219,7 @@ pub async fn change_redaction(
     // change must not silently loosen this version).
     let category = version.report["upload"]["category"]
         .as_str()
-        .and_then(|c| serde_json::from_value(serde_json::Value::String(c.into())).ok())
+        .and_then(gongkai_ingest::privacy::Category::from_name)
         .unwrap_or_else(|| category_of(dataset));
     let detected = |col: &str| -> Option<(Option<PiiKind>, Action)> {
         let f = findings.iter().find(|f| f["column"] == col)?;

@@ -110,6 +110,20 @@ pub enum Category {
 }
 
 impl Category {
+    /// Every category.
+    pub const ALL: [Category; 5] = [
+        Category::SocialAssistance,
+        Category::Subsidy,
+        Category::LandCompensation,
+        Category::Penalty,
+        Category::Other,
+    ];
+
+    /// The category with this snake_case name.
+    pub fn from_name(name: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.name() == name)
+    }
+
     /// snake_case name.
     pub fn name(self) -> &'static str {
         match self {
