@@ -1,9 +1,18 @@
-//! Result encoders: JSON (with column types), NDJSON and CSV, batch by batch.
+//! Result encoders: JSON (with column types), NDJSON, CSV, Arrow IPC stream
+//! and Parquet, batch by batch, so a large result never sits in memory whole.
 
 use crate::{Error, Result};
 use arrow::datatypes::SchemaRef;
+use arrow::ipc::writer::StreamWriter;
 use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+/// A Parquet row group is written out once its buffered size passes this.
+const PARQUET_FLUSH_BYTES: usize = 8 << 20;
 
 /// Output formats of query results and downloads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +23,10 @@ pub enum Format {
     Ndjson,
     /// RFC 4180 CSV with a header line, UTF-8.
     Csv,
+    /// Arrow IPC streaming format.
+    Arrow,
+    /// A Parquet file; `gongkai:truncated` in its key-value metadata.
+    Parquet,
 }
 
 impl Format {
@@ -23,6 +36,8 @@ impl Format {
             "json" => Some(Format::Json),
             "ndjson" | "jsonl" => Some(Format::Ndjson),
             "csv" => Some(Format::Csv),
+            "arrow" | "arrows" | "ipc" => Some(Format::Arrow),
+            "parquet" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -37,6 +52,8 @@ impl Format {
                     Some(Format::Ndjson)
                 }
                 "text/csv" => Some(Format::Csv),
+                "application/vnd.apache.arrow.stream" => Some(Format::Arrow),
+                "application/vnd.apache.parquet" | "application/x-parquet" => Some(Format::Parquet),
                 _ => None,
             })
     }
@@ -47,8 +64,31 @@ impl Format {
             Format::Json => "application/json",
             Format::Ndjson => "application/x-ndjson",
             Format::Csv => "text/csv; charset=utf-8",
+            Format::Arrow => "application/vnd.apache.arrow.stream",
+            Format::Parquet => "application/vnd.apache.parquet",
         }
     }
+
+    /// File extension for downloads.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Ndjson => "ndjson",
+            Format::Csv => "csv",
+            Format::Arrow => "arrows",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// Every format, for error messages and documentation.
+    pub const NAMES: &'static str = "json, ndjson, csv, arrow, parquet";
+}
+
+/// Binary writers that keep state between batches.
+enum Binary {
+    None,
+    Arrow(StreamWriter<Vec<u8>>),
+    Parquet(ArrowWriter<Vec<u8>>),
 }
 
 /// Encodes a stream of batches into chunks of bytes.
@@ -56,6 +96,8 @@ pub struct ResultEncoder {
     format: Format,
     schema: SchemaRef,
     rows: usize,
+    binary: Binary,
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 fn arrow_err(e: arrow::error::ArrowError) -> Error {
@@ -69,7 +111,14 @@ impl ResultEncoder {
             format,
             schema,
             rows: 0,
+            binary: Binary::None,
+            extra: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a member to the JSON result's closing object (e.g. `next`, `total`).
+    pub fn set_trailer(&mut self, key: &str, value: serde_json::Value) {
+        self.extra.insert(key.to_string(), value);
     }
 
     /// The output format.
@@ -121,6 +170,21 @@ impl ResultEncoder {
                 drop(w);
                 Ok(Bytes::from(buf))
             }
+            Format::Arrow => {
+                let mut w = StreamWriter::try_new(Vec::new(), &self.schema).map_err(arrow_err)?;
+                let head = std::mem::take(w.get_mut());
+                self.binary = Binary::Arrow(w);
+                Ok(Bytes::from(head))
+            }
+            Format::Parquet => {
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::SNAPPY)
+                    .build();
+                let w = ArrowWriter::try_new(Vec::new(), self.schema.clone(), Some(props))
+                    .map_err(parquet_err)?;
+                self.binary = Binary::Parquet(w);
+                Ok(Bytes::new())
+            }
         }
     }
 
@@ -159,26 +223,67 @@ impl ResultEncoder {
                     .build(&mut buf);
                 w.write(batch).map_err(arrow_err)?;
             }
+            Format::Arrow | Format::Parquet => match &mut self.binary {
+                Binary::Arrow(w) => {
+                    w.write(batch).map_err(arrow_err)?;
+                    buf = std::mem::take(w.get_mut());
+                }
+                Binary::Parquet(w) => {
+                    w.write(batch).map_err(parquet_err)?;
+                    if w.in_progress_size() > PARQUET_FLUSH_BYTES {
+                        w.flush().map_err(parquet_err)?;
+                    }
+                    buf = std::mem::take(w.inner_mut());
+                }
+                Binary::None => return Err(Error::Internal("encoder not started".into())),
+            },
         }
         self.rows += batch.num_rows();
         Ok(Bytes::from(buf))
     }
 
     /// What goes after the last batch. `error` ends a JSON result that failed midway.
-    pub fn finish(&mut self, truncated: bool, error: Option<&Error>) -> Bytes {
+    pub fn finish(&mut self, truncated: bool, error: Option<&Error>) -> Result<Bytes> {
         match self.format {
             Format::Json => {
                 let mut tail = serde_json::json!({"row_count": self.rows, "truncated": truncated});
+                for (k, v) in &self.extra {
+                    tail[k] = v.clone();
+                }
                 if let Some(e) = error {
                     tail["error"] = serde_json::json!({"code": e.code(), "message": e.to_string()});
                 }
                 let tail = tail.to_string();
                 // Splice the tail object's members after the rows array.
-                Bytes::from(format!("],{}", &tail[1..]))
+                Ok(Bytes::from(format!("],{}", &tail[1..])))
             }
-            Format::Ndjson | Format::Csv => Bytes::new(),
+            Format::Ndjson | Format::Csv => Ok(Bytes::new()),
+            Format::Arrow | Format::Parquet => {
+                match std::mem::replace(&mut self.binary, Binary::None) {
+                    Binary::Arrow(mut w) => {
+                        w.finish().map_err(arrow_err)?;
+                        Ok(Bytes::from(w.into_inner().map_err(arrow_err)?))
+                    }
+                    Binary::Parquet(mut w) => {
+                        w.append_key_value_metadata(KeyValue::new(
+                            "gongkai:truncated".to_string(),
+                            truncated.to_string(),
+                        ));
+                        w.append_key_value_metadata(KeyValue::new(
+                            "gongkai:row_count".to_string(),
+                            self.rows.to_string(),
+                        ));
+                        Ok(Bytes::from(w.into_inner().map_err(parquet_err)?))
+                    }
+                    Binary::None => Err(Error::Internal("encoder not started".into())),
+                }
+            }
         }
     }
+}
+
+fn parquet_err(e: parquet::errors::ParquetError) -> Error {
+    Error::Internal(format!("encoding results as Parquet: {e}"))
 }
 
 fn csv_writer(buf: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {

@@ -1,20 +1,26 @@
 //! The sandboxed execution engine.
 
+use crate::rows::{self, RowPage, RowQuery};
 use crate::{Error, Result};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrame;
+use datafusion::datasource::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
+use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement;
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use gongkai_catalog::PublishedTable;
 use object_store::ObjectStore;
 use std::collections::HashMap;
@@ -27,6 +33,101 @@ use url::Url;
 /// URL under which the public object store is registered with DataFusion.
 const STORE_URL: &str = "gongkai://store/";
 
+/// Functions whose result differs between runs of the same query: such
+/// results are neither cached nor given an ETag.
+const VOLATILE: &[&str] = &[
+    "random(",
+    "uuid(",
+    "now(",
+    "current_date",
+    "current_time",
+    "today(",
+    "clock_",
+];
+
+/// Most operators (`+`, `AND`, `::`, `UNION` …) one query may hold. A chain
+/// such as `1+1+…+1` parses into an expression tree as deep as it is long,
+/// which planning then walks recursively; the parser's nesting limit does not
+/// see such chains, so they are bounded here, before parsing.
+const MAX_OPERATORS: usize = 2_000;
+
+/// Counts operator tokens in `sql` (the tokenizer is iterative: no deep recursion).
+fn operator_count(sql: &str) -> Result<usize> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = Tokenizer::new(&GenericDialect {}, sql)
+        .tokenize()
+        .map_err(|e| Error::Syntax {
+            message: e.to_string(),
+            position: None,
+        })?;
+    Ok(tokens
+        .iter()
+        .filter(|t| match t {
+            Token::Word(w) => matches!(
+                w.keyword,
+                Keyword::AND
+                    | Keyword::OR
+                    | Keyword::NOT
+                    | Keyword::LIKE
+                    | Keyword::ILIKE
+                    | Keyword::IS
+                    | Keyword::BETWEEN
+                    | Keyword::WHEN
+                    | Keyword::UNION
+                    | Keyword::INTERSECT
+                    | Keyword::EXCEPT
+                    | Keyword::JOIN
+            ),
+            Token::EOF
+            | Token::Whitespace(_)
+            | Token::Comma
+            | Token::LParen
+            | Token::RParen
+            | Token::Period
+            | Token::SemiColon
+            | Token::Number(..)
+            | Token::Char(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::NationalStringLiteral(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_) => false,
+            _ => true,
+        })
+        .count())
+}
+
+/// Builds the DataFrame of one request inside its sandboxed session.
+type Job = Box<dyn FnOnce(SessionContext) -> BoxFuture<'static, Result<DataFrame>> + Send>;
+
+/// A parsed SQL query and the tables it names.
+pub struct Prepared {
+    statement: Statement,
+    tables: Vec<String>,
+    catalog_views: bool,
+    deterministic: bool,
+}
+
+impl Prepared {
+    /// Table names the query reads (e.g. `budget-2024`, `budget-2024@v1`), sorted.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
+    /// Whether it reads `information_schema` (and so sees every table).
+    pub fn reads_catalog_views(&self) -> bool {
+        self.catalog_views
+    }
+
+    /// Whether the same tables always give the same result (no `random()`, `now()`…).
+    pub fn is_deterministic(&self) -> bool {
+        self.deterministic
+    }
+}
+
 /// Limits applied to every query.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -36,8 +137,11 @@ pub struct Limits {
     pub timeout: Duration,
     /// Memory one query may hold.
     pub memory_per_query: usize,
-    /// Queries running at once (more are refused with [`Error::Busy`]).
+    /// Queries running at once; more wait up to `queue_timeout`, then are
+    /// refused with [`Error::Busy`].
     pub max_concurrent: usize,
+    /// How long a query waits for a free slot.
+    pub queue_timeout: Duration,
     /// Threads of the query pool.
     pub threads: usize,
 }
@@ -49,6 +153,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(30),
             memory_per_query: 512 << 20,
             max_concurrent: 8,
+            queue_timeout: Duration::from_secs(5),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
@@ -134,6 +239,8 @@ impl QueryEngine {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(limits.threads.max(1))
             .thread_name("gongkai-query")
+            // Planning recurses over the query tree; give it room beyond the 2 MiB default.
+            .thread_stack_size(16 << 20)
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("starting the query thread pool: {e}")))?;
@@ -165,40 +272,106 @@ impl QueryEngine {
             .build_arc()?)
     }
 
-    /// A sandboxed session with the given published tables registered.
-    async fn session(self: &Arc<Self>, tables: &[PublishedTable]) -> Result<SessionContext> {
+    /// The session settings every query runs with.
+    fn config() -> Result<SessionConfig> {
         let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_default_catalog_and_schema("gongkai", "public");
-        config
-            .options_mut()
-            .set("datafusion.sql_parser.recursion_limit", "64")?;
-        let ctx = SessionContext::new_with_config_rt(config, self.runtime_env()?);
-        ctx.deregister_udtf("generate_series");
-        ctx.deregister_udtf("range");
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
-        for t in tables {
-            let url = ListingTableUrl::parse(format!("{STORE_URL}{}", t.key))?;
-            let cached = self
-                .schemas
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&t.key).cloned());
-            let schema = match cached {
-                Some(s) => s,
-                None => {
-                    let s = options.infer_schema(&ctx.state(), &url).await?;
-                    if let Ok(mut m) = self.schemas.lock() {
-                        m.insert(t.key.clone(), s.clone());
-                    }
-                    s
+        let options = config.options_mut();
+        options.set("datafusion.sql_parser.recursion_limit", "64")?;
+        options.set("datafusion.sql_parser.collect_spans", "true")?;
+        // Plain Utf8 strings, as in the data dictionary and for every Arrow client.
+        options.set(
+            "datafusion.execution.parquet.schema_force_view_types",
+            "false",
+        )?;
+        Ok(config)
+    }
+
+    /// Parses `sql` and finds the tables it names, without planning or running it.
+    pub fn prepare(&self, sql: &str) -> Result<Prepared> {
+        let operators = operator_count(sql)?;
+        if operators > MAX_OPERATORS {
+            return Err(Error::plan(format!(
+                "the query has {operators} operators; at most {MAX_OPERATORS} are allowed"
+            )));
+        }
+        let state = SessionStateBuilder::new()
+            .with_config(Self::config()?)
+            .build();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        let mut tables = Vec::new();
+        let mut catalog_views = false;
+        for r in state.resolve_table_references(&statement)? {
+            match r.schema() {
+                Some("information_schema") => catalog_views = true,
+                None | Some("public") => tables.push(r.table().to_string()),
+                Some(_) => tables.push(r.to_string()),
+            }
+        }
+        let head = sql.trim_start().to_ascii_lowercase();
+        if head.starts_with("show") || head.starts_with("describe") || head.starts_with("desc ") {
+            catalog_views = true;
+        }
+        tables.sort();
+        tables.dedup();
+        let lower = sql.to_ascii_lowercase();
+        let deterministic = !VOLATILE.iter().any(|f| lower.contains(f));
+        Ok(Prepared {
+            statement,
+            tables,
+            catalog_views,
+            deterministic,
+        })
+    }
+
+    /// The schema of a published table (cached: published files never change).
+    pub async fn schema_of(self: &Arc<Self>, table: &PublishedTable) -> Result<SchemaRef> {
+        let ctx = SessionContext::new_with_config_rt(Self::config()?, self.runtime_env()?);
+        Ok(self.listing_table(&ctx, table).await?.schema())
+    }
+
+    async fn listing_table(
+        &self,
+        ctx: &SessionContext,
+        t: &PublishedTable,
+    ) -> Result<Arc<ListingTable>> {
+        let options = ListingOptions::new(Arc::new(
+            ParquetFormat::default()
+                .with_force_view_types(false)
+                // Keep field metadata: original header paths and units.
+                .with_skip_metadata(false),
+        ))
+        .with_file_extension(".parquet");
+        let url = ListingTableUrl::parse(format!("{STORE_URL}{}", t.key))?;
+        let cached = self
+            .schemas
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&t.key).cloned());
+        let schema = match cached {
+            Some(s) => s,
+            None => {
+                let s = options.infer_schema(&ctx.state(), &url).await?;
+                if let Ok(mut m) = self.schemas.lock() {
+                    m.insert(t.key.clone(), s.clone());
                 }
-            };
-            let config = ListingTableConfig::new(url)
-                .with_listing_options(options.clone())
-                .with_schema(schema);
-            let table = Arc::new(ListingTable::try_new(config)?);
+                s
+            }
+        };
+        let config = ListingTableConfig::new(url)
+            .with_listing_options(options)
+            .with_schema(schema);
+        Ok(Arc::new(ListingTable::try_new(config)?))
+    }
+
+    /// A sandboxed session with the given published tables registered.
+    async fn session(self: &Arc<Self>, tables: &[PublishedTable]) -> Result<SessionContext> {
+        let ctx = SessionContext::new_with_config_rt(Self::config()?, self.runtime_env()?);
+        crate::sandbox::restrict_functions(&ctx, self.limits.memory_per_query);
+        for t in tables {
+            let table = self.listing_table(&ctx, t).await?;
             ctx.register_table(
                 TableReference::bare(format!("{}@v{}", t.slug, t.version)),
                 table.clone(),
@@ -210,27 +383,140 @@ impl QueryEngine {
         Ok(ctx)
     }
 
-    /// Plans and starts a query; returns once the first batch (or the end) is
-    /// ready, so planning and early errors can still become an HTTP status.
+    /// Plans and starts a prepared query over the published `tables` (only
+    /// those it names are registered, unless it reads `information_schema`);
+    /// returns once planning is done, so planning errors become an HTTP status.
     pub async fn execute(
         self: &Arc<Self>,
-        sql: &str,
+        prepared: Prepared,
         tables: Vec<PublishedTable>,
     ) -> Result<QueryStream> {
-        let permit = self
-            .permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Error::Busy)?;
+        let permit = self.permit().await?;
+        let tables = if prepared.catalog_views {
+            tables
+        } else {
+            tables
+                .into_iter()
+                .filter(|t| {
+                    let pinned = format!("{}@v{}", t.slug, t.version);
+                    prepared
+                        .tables
+                        .iter()
+                        .any(|n| *n == pinned || (t.is_latest && *n == t.slug))
+                })
+                .collect()
+        };
+        let statement = prepared.statement;
+        let job: Job = Box::new(move |ctx: SessionContext| {
+            Box::pin(async move {
+                let state = ctx.state();
+                let plan = state.statement_to_plan(statement).await?;
+                SQLOptions::new()
+                    .with_allow_ddl(false)
+                    .with_allow_dml(false)
+                    .with_allow_statements(false)
+                    .verify_plan(&plan)?;
+                Ok(ctx.execute_logical_plan(plan).await?)
+            })
+        });
         let limits = self.limits.clone();
         self.run(
-            sql,
+            job,
             tables,
             Some(permit),
             Some(limits.max_rows),
             Some(limits.timeout),
         )
         .await
+    }
+
+    /// Parses and runs `sql` in one step (for tests and tools).
+    pub async fn execute_sql(
+        self: &Arc<Self>,
+        sql: &str,
+        tables: Vec<PublishedTable>,
+    ) -> Result<QueryStream> {
+        let prepared = self.prepare(sql)?;
+        self.execute(prepared, tables).await
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        let wait = self.permits.clone().acquire_owned();
+        match tokio::time::timeout(self.limits.queue_timeout, wait).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::Busy),
+        }
+    }
+
+    /// One page of the row API over `table`, under the same limits as SQL.
+    pub async fn rows(self: &Arc<Self>, table: PublishedTable, query: RowQuery) -> Result<RowPage> {
+        let limits = self.limits.clone();
+        let name = table.slug.clone();
+        let q = query.clone();
+        let job: Job = Box::new(move |ctx: SessionContext| {
+            Box::pin(async move {
+                let df = ctx.table(TableReference::bare(name)).await?;
+                rows::page_frame(df, &q)
+            })
+        });
+        let page_table = PublishedTable {
+            is_latest: true,
+            ..table.clone()
+        };
+        let stream = self
+            .run(
+                job,
+                vec![page_table.clone()],
+                Some(self.permit().await?),
+                None,
+                Some(limits.timeout),
+            )
+            .await?;
+        let schema = stream.schema.clone();
+        let (batches, _) = stream.collect().await?;
+        let batch = arrow::compute::concat_batches(&schema, &batches)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let total = if query.count {
+            let name = table.slug.clone();
+            let q = query.clone();
+            let job: Job = Box::new(move |ctx: SessionContext| {
+                Box::pin(async move {
+                    let df = ctx.table(TableReference::bare(name)).await?;
+                    let schema = df.schema().as_arrow().clone();
+                    let df = match rows::predicate(&schema, &q)? {
+                        Some(p) => df.filter(p)?,
+                        None => df,
+                    };
+                    Ok(df.aggregate(
+                        vec![],
+                        vec![datafusion::functions_aggregate::count::count_all()],
+                    )?)
+                })
+            });
+            let stream = self
+                .run(
+                    job,
+                    vec![page_table],
+                    Some(self.permit().await?),
+                    None,
+                    Some(limits.timeout),
+                )
+                .await?;
+            let (batches, _) = stream.collect().await?;
+            let n = batches
+                .first()
+                .and_then(|b| {
+                    b.column(0)
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>()
+                })
+                .filter(|a| !a.is_empty())
+                .map(|a| a.value(0));
+            Some(n.unwrap_or(0).max(0) as u64)
+        } else {
+            None
+        };
+        rows::finish_page(batch, &query, table.version, total)
     }
 
     /// Streams a whole stored Parquet file (for downloads): no row cap and no
@@ -244,13 +530,14 @@ impl QueryEngine {
             is_latest: true,
             key: key.to_string(),
         };
-        self.run("SELECT * FROM data", vec![table], None, None, None)
-            .await
+        let job: Job =
+            Box::new(|ctx: SessionContext| Box::pin(async move { Ok(ctx.table("data").await?) }));
+        self.run(job, vec![table], None, None, None).await
     }
 
     async fn run(
         self: &Arc<Self>,
-        sql: &str,
+        job: Job,
         tables: Vec<PublishedTable>,
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
         max_rows: Option<usize>,
@@ -260,7 +547,6 @@ impl QueryEngine {
         let (batch_tx, batch_rx) = mpsc::channel::<Result<RecordBatch>>(4);
         let truncated = Arc::new(AtomicBool::new(false));
         let engine = self.clone();
-        let sql = sql.to_string();
         let flag = truncated.clone();
         let handle = self
             .runtime
@@ -279,11 +565,7 @@ impl QueryEngine {
             let timeout = Error::Timeout { seconds };
             let planned = tokio::time::timeout_at(deadline, async {
                 let ctx = engine.session(&tables).await?;
-                let options = SQLOptions::new()
-                    .with_allow_ddl(false)
-                    .with_allow_dml(false)
-                    .with_allow_statements(false);
-                let df = ctx.sql_with_options(&sql, options).await?;
+                let df = job(ctx).await?;
                 Ok::<_, Error>(df.execute_stream().await?)
             })
             .await;

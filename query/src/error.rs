@@ -8,11 +8,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Error)]
 pub enum Error {
     /// The SQL does not parse.
-    #[error("SQL syntax error: {0}")]
-    Syntax(String),
+    #[error("SQL syntax error: {message}")]
+    Syntax {
+        /// What the parser expected.
+        message: String,
+        /// Where in the SQL text, when the parser says.
+        position: Option<Position>,
+    },
     /// The SQL parses but cannot be planned (unknown table or column, bad types…).
+    #[error("{message}")]
+    Plan {
+        /// What is wrong.
+        message: String,
+        /// Where in the SQL text, when the planner says.
+        position: Option<Position>,
+    },
+    /// A row-API request is malformed (unknown column, bad filter or cursor).
     #[error("{0}")]
-    Plan(String),
+    BadRequest(String),
     /// The statement is not a read-only query.
     #[error("only read-only queries are allowed: {0}")]
     NotAllowed(String),
@@ -36,12 +49,38 @@ pub enum Error {
     Internal(String),
 }
 
+/// A place in the SQL text (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    /// Line, from 1.
+    pub line: u64,
+    /// Column, from 1.
+    pub column: u64,
+}
+
 impl Error {
+    /// A planning error without a known position.
+    pub fn plan(message: impl Into<String>) -> Self {
+        Error::Plan {
+            message: message.into(),
+            position: None,
+        }
+    }
+
+    /// Where in the SQL the error is, when known.
+    pub fn position(&self) -> Option<Position> {
+        match self {
+            Error::Syntax { position, .. } | Error::Plan { position, .. } => *position,
+            _ => None,
+        }
+    }
+
     /// Stable snake_case code for API errors.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Syntax(_) => "sql_syntax_error",
-            Error::Plan(_) => "sql_error",
+            Error::Syntax { .. } => "sql_syntax_error",
+            Error::Plan { .. } => "sql_error",
+            Error::BadRequest(_) => "invalid_row_query",
             Error::NotAllowed(_) => "statement_not_allowed",
             Error::Timeout { .. } => "query_timeout",
             Error::Memory(_) => "query_memory_limit",
@@ -52,27 +91,72 @@ impl Error {
     }
 }
 
+/// Reads "… at Line: 3, Column: 14" as the SQL parser words it.
+fn position_in_message(message: &str) -> Option<Position> {
+    let at = message.rfind("Line: ")?;
+    let rest = &message[at + "Line: ".len()..];
+    let (line, rest) = rest.split_once(", Column: ")?;
+    let column: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    Some(Position {
+        line: line.trim().parse().ok()?,
+        column: column.parse().ok()?,
+    })
+}
+
 impl From<DataFusionError> for Error {
     fn from(e: DataFusionError) -> Self {
+        let spanned = e
+            .diagnostic()
+            .and_then(|d| d.span)
+            .filter(|s| s.start.line > 0)
+            .map(|s| Position {
+                line: s.start.line,
+                column: s.start.column,
+            });
         match e.find_root() {
-            DataFusionError::SQL(inner, _) => Error::Syntax(inner.to_string()),
+            DataFusionError::SQL(inner, _) => {
+                let message = inner.to_string();
+                let position = spanned.or_else(|| position_in_message(&message));
+                Error::Syntax { message, position }
+            }
             DataFusionError::Plan(m) => {
                 if m.contains("not supported")
                     && (m.contains("DDL") || m.contains("DML") || m.contains("Statement"))
                 {
                     Error::NotAllowed(m.clone())
                 } else {
-                    Error::Plan(m.clone())
+                    Error::Plan {
+                        message: m.clone(),
+                        position: spanned.or_else(|| position_in_message(m)),
+                    }
                 }
             }
-            DataFusionError::SchemaError(inner, _) => Error::Plan(inner.to_string()),
+            DataFusionError::SchemaError(inner, _) => Error::Plan {
+                message: inner.to_string(),
+                position: spanned,
+            },
             DataFusionError::ResourcesExhausted(m) => Error::Memory(m.clone()),
-            DataFusionError::NotImplemented(m) => Error::Plan(format!("not supported: {m}")),
+            DataFusionError::NotImplemented(m) => Error::Plan {
+                message: format!("not supported: {m}"),
+                position: spanned,
+            },
             DataFusionError::ArrowError(inner, _) => Error::Execution(inner.to_string()),
             DataFusionError::Execution(m) => Error::Execution(m.clone()),
             DataFusionError::ObjectStore(inner) => Error::Internal(inner.to_string()),
             DataFusionError::IoError(inner) => Error::Internal(inner.to_string()),
             other => Error::Internal(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_parser_position() {
+        let p = position_in_message("Expected: an expression, found: FROM at Line: 2, Column: 8");
+        assert_eq!(p, Some(Position { line: 2, column: 8 }));
+        assert_eq!(position_in_message("no place given"), None);
     }
 }

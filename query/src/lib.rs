@@ -14,7 +14,10 @@
 mod encode;
 mod engine;
 mod error;
+mod rows;
+mod sandbox;
 
 pub use encode::{Format, ResultEncoder};
-pub use engine::{Limits, QueryEngine, QueryStream};
-pub use error::{Error, Result};
+pub use engine::{Limits, Prepared, QueryEngine, QueryStream};
+pub use error::{Error, Position, Result};
+pub use rows::{Cursor, DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, Op, RowPage, RowQuery};

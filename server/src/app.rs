@@ -24,6 +24,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Working-day calendar for disclosure deadlines.
     pub calendar: Arc<WorkCalendar>,
+    /// Recent complete query results, by ETag.
+    pub results: Arc<crate::results::ResultCache>,
 }
 
 impl AppState {
@@ -50,6 +52,7 @@ impl AppState {
                 timeout: Duration::from_secs(q.timeout_secs),
                 memory_per_query: q.memory_mb << 20,
                 max_concurrent: q.max_concurrent,
+                queue_timeout: Duration::from_secs(q.queue_secs),
                 ..Limits::default()
             },
         )?);
@@ -68,6 +71,7 @@ impl AppState {
             engine,
             settings: Arc::new(settings),
             calendar: Arc::new(calendar),
+            results: Arc::default(),
         })
     }
 }

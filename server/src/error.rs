@@ -72,7 +72,14 @@ impl IntoResponse for ApiError {
         if let Some(d) = self.details {
             body["error"]["details"] = d;
         }
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        response
     }
 }
 
@@ -116,13 +123,19 @@ impl From<gongkai_query::Error> for ApiError {
     fn from(e: gongkai_query::Error) -> Self {
         use gongkai_query::Error as E;
         let status = match &e {
-            E::Syntax(_) | E::Plan(_) | E::Execution(_) => StatusCode::BAD_REQUEST,
+            E::Syntax { .. } | E::Plan { .. } | E::Execution(_) | E::BadRequest(_) => {
+                StatusCode::BAD_REQUEST
+            }
             E::NotAllowed(_) => StatusCode::FORBIDDEN,
             E::Timeout { .. } | E::Memory(_) => StatusCode::UNPROCESSABLE_ENTITY,
             E::Busy => StatusCode::TOO_MANY_REQUESTS,
             E::Internal(_) => return ApiError::internal(e),
         };
-        ApiError::new(status, e.code(), e.to_string())
+        let error = ApiError::new(status, e.code(), e.to_string());
+        match e.position() {
+            Some(p) => error.with_details(json!({"line": p.line, "column": p.column})),
+            None => error,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod examples;
 pub mod publishing;
+pub mod results;
 pub mod routes;
 pub mod settings;
 pub mod storage;

@@ -46,6 +46,8 @@ pub struct QuerySettings {
     pub memory_mb: usize,
     /// Queries running at once.
     pub max_concurrent: usize,
+    /// Seconds a query waits for a free slot before 429.
+    pub queue_secs: u64,
 }
 
 impl Default for QuerySettings {
@@ -55,6 +57,7 @@ impl Default for QuerySettings {
             timeout_secs: 30,
             memory_mb: 512,
             max_concurrent: 8,
+            queue_secs: 5,
         }
     }
 }

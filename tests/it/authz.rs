@@ -132,6 +132,10 @@ fn policy() -> BTreeMap<&'static str, Rule> {
     p.insert("version.download", rule(STAFF, Target::Version("draft")));
     // The latest published data of a draft-only dataset does not exist for anyone.
     p.insert("dataset.download", rule(NOBODY, Target::DraftDataset));
+    // Rows follow the same rules as downloads.
+    p.insert("version.rows", rule(STAFF, Target::Version("draft")));
+    p.insert("dataset.rows", rule(NOBODY, Target::DraftDataset));
+    p.insert("table.list", rule(ALL, Target::None));
     // Signed-in basics.
     p.insert("me", rule(SIGNED, Target::None));
     p.insert("logout", rule(SIGNED, Target::None));

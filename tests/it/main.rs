@@ -10,6 +10,7 @@ mod errors;
 mod examples;
 mod postgres;
 mod privacy;
+mod query;
 mod roundtrip;
 mod visibility;
 mod workflow;

@@ -85,6 +85,18 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
                 format!("/api/v1/datasets/{slug}/versions/1"),
                 "version.json",
             ),
+            (
+                format!("/api/v1/datasets/{slug}/rows?_size=10000&_count=1"),
+                "rows.json",
+            ),
+            (
+                format!("/api/v1/datasets/{slug}/rows?_size=10000&format=csv"),
+                "rows.csv",
+            ),
+            (
+                format!("/api/v1/sql?format=csv&q=SELECT%20*%20FROM%20%22{slug}%22"),
+                "sql.csv",
+            ),
         ] {
             let bytes = server.get(&path).await.bytes().await.unwrap();
             save(format!("{slug}.{ext}"), &bytes);
@@ -108,6 +120,8 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
         .await
         .unwrap();
     save("list.json".into(), &list);
+    let tables = server.get("/api/v1/tables").await.bytes().await.unwrap();
+    save("tables.json".into(), &tables);
     let (clean, report) = scan(&shared, &artifacts);
     assert!(
         clean,

@@ -40,6 +40,8 @@ pub struct Options {
     pub examples: bool,
     pub max_upload_bytes: Option<u64>,
     pub scheduler_interval_secs: Option<u64>,
+    /// TOML settings file content (e.g. `[query]` limits).
+    pub config: Option<String>,
 }
 
 /// A running server process; killed on drop.
@@ -82,6 +84,11 @@ impl Server {
         if let Some(m) = o.max_upload_bytes {
             cmd.args(["--max-upload-bytes", &m.to_string()]);
         }
+        if let Some(c) = &o.config {
+            let path = data_dir.path().join("config.toml");
+            std::fs::write(&path, c).expect("writing config.toml");
+            cmd.arg("--config").arg(path);
+        }
         if let Some(s) = o.scheduler_interval_secs {
             cmd.args(["--scheduler-interval-secs", &s.to_string()]);
         }
@@ -123,6 +130,23 @@ impl Server {
         let health = server.get("/healthz").await;
         assert_eq!(health.status(), StatusCode::OK);
         server
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident memory of the server so far, in MiB (Linux `VmHWM`).
+    pub fn peak_rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("reading /proc/PID/status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .expect("VmHWM")
+            / 1024
     }
 
     pub fn url(&self, path: &str) -> String {

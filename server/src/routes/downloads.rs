@@ -231,6 +231,6 @@ async fn csv_response(
         header::CONTENT_TYPE,
         HeaderValue::from_static(format.content_type()),
     );
-    let body = super::encoded_body(encoder, batches, || false)?;
+    let body = super::encoded_body(encoder, batches, || false, false)?;
     Ok((StatusCode::OK, out, body).into_response())
 }

@@ -3,6 +3,7 @@
 mod accounts;
 mod datasets;
 mod downloads;
+mod rows;
 mod sql;
 
 use crate::{ApiError, AppState};
@@ -72,10 +73,13 @@ pub const OPERATIONS: &[Operation] = ops! {
     "POST" "/api/v1/datasets/{slug}/versions/{number}/approve" "version.approve" "reviewer" "Approve (confidentiality review and redaction confirmed)";
     "POST" "/api/v1/datasets/{slug}/versions/{number}/reject" "version.reject" "reviewer" "Send back with a comment";
     "POST" "/api/v1/datasets/{slug}/versions/{number}/publish" "version.publish" "reviewer" "Publish now or at a scheduled time";
+    "GET" "/api/v1/datasets/{slug}/versions/{number}/rows" "version.rows" "public" "Rows of one version: filters, sort, keyset pages";
     "GET" "/api/v1/datasets/{slug}/versions/{number}/{file}" "version.download" "public" "Download one version (data.parquet, data.csv)";
+    "GET" "/api/v1/datasets/{slug}/rows" "dataset.rows" "public" "Rows of the latest version: filters, sort, keyset pages";
     "GET" "/api/v1/datasets/{slug}/{file}" "dataset.download" "public" "Download the latest version";
     "GET" "/api/v1/sql" "sql.get" "public" "SQL over published datasets (?q=)";
     "POST" "/api/v1/sql" "sql.post" "public" "SQL over published datasets (JSON body)";
+    "GET" "/api/v1/tables" "table.list" "public" "Tables SQL can read, with columns and versions";
 };
 
 /// The whole application router.
@@ -148,14 +152,20 @@ pub fn router(state: AppState) -> Router {
             post(datasets::publish),
         )
         .route(
+            "/api/v1/datasets/{slug}/versions/{number}/rows",
+            get(rows::version),
+        )
+        .route(
             "/api/v1/datasets/{slug}/versions/{number}/{file}",
             get(downloads::version_file),
         )
+        .route("/api/v1/datasets/{slug}/rows", get(rows::latest))
         .route(
             "/api/v1/datasets/{slug}/{file}",
             get(downloads::latest_file),
         )
         .route("/api/v1/sql", get(sql::get).post(sql::post))
+        .route("/api/v1/tables", get(rows::tables))
         .merge(uploads)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
@@ -199,58 +209,105 @@ async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value
     Ok(Json(json!({"status": "ok"})))
 }
 
+/// Trailer (and header) saying whether a limit cut a result.
+pub(crate) const TRUNCATED_HEADER: &str = "gongkai-truncated";
+
 /// Streams encoded batches: the encoder's head, each batch, then its tail.
 ///
-/// An error mid-way ends a JSON body with an `error` member; CSV and NDJSON
-/// bodies are aborted instead, so the client sees a broken transfer rather than
-/// a silently short file.
+/// An error mid-way ends a JSON body with an `error` member; the other formats
+/// are aborted instead, so the client sees a broken transfer rather than a
+/// silently short file. With `trailer`, a `Gongkai-Truncated` HTTP trailer
+/// follows the body (for clients that asked with `TE: trailers`).
 pub(crate) fn encoded_body<S, T>(
     mut encoder: ResultEncoder,
     batches: S,
     truncated: T,
+    trailer: bool,
 ) -> Result<Body, ApiError>
 where
     S: Stream<Item = Result<RecordBatch, gongkai_query::Error>> + Send + Unpin + 'static,
     T: Fn() -> bool + Send + 'static,
 {
+    use http_body::Frame;
+    type Item = Result<Frame<Bytes>, std::io::Error>;
     let head = encoder.begin()?;
-    struct St<S, T> {
-        encoder: ResultEncoder,
-        batches: S,
-        truncated: T,
+    enum Step<S, T> {
+        Batches(Box<ResultEncoder>, S, T),
+        Trailer(bool),
+        Done,
     }
     let tail = futures::stream::unfold(
-        Some(St {
-            encoder,
-            batches,
-            truncated,
-        }),
-        |st| async move {
-            let mut st = st?;
-            match st.batches.next().await {
-                Some(Ok(batch)) => match st.encoder.batch(&batch) {
-                    Ok(bytes) => Some((Ok(bytes), Some(st))),
-                    Err(e) => Some((Err(std::io::Error::other(e.to_string())), None)),
-                },
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "result stream failed mid-way");
-                    if st.encoder.format() == Format::Json {
-                        let end = st.encoder.finish((st.truncated)(), Some(&e));
-                        Some((Ok(end), None))
-                    } else {
-                        Some((Err(std::io::Error::other(e.to_string())), None))
-                    }
+        Step::Batches(Box::new(encoder), batches, truncated),
+        move |step| async move {
+            match step {
+                Step::Done => None,
+                Step::Trailer(cut) => {
+                    let mut t = axum::http::HeaderMap::new();
+                    t.insert(
+                        TRUNCATED_HEADER,
+                        axum::http::HeaderValue::from_static(if cut { "true" } else { "false" }),
+                    );
+                    Some((Ok(Frame::trailers(t)), Step::Done))
                 }
-                None => {
-                    let end = st.encoder.finish((st.truncated)(), None);
-                    Some((Ok(end), None))
+                Step::Batches(mut encoder, mut batches, truncated) => {
+                    let next = match batches.next().await {
+                        Some(Ok(batch)) => match encoder.batch(&batch) {
+                            Ok(bytes) => {
+                                let item: Item = Ok(Frame::data(bytes));
+                                return Some((item, Step::Batches(encoder, batches, truncated)));
+                            }
+                            Err(e) => Err(e),
+                        },
+                        Some(Err(e)) => Err(e),
+                        None => Ok(()),
+                    };
+                    let cut = truncated();
+                    let after = if trailer {
+                        Step::Trailer(cut)
+                    } else {
+                        Step::Done
+                    };
+                    match next {
+                        Ok(()) => match encoder.finish(cut, None) {
+                            Ok(end) => Some((Ok(Frame::data(end)), after)),
+                            Err(e) => Some((Err(std::io::Error::other(e.to_string())), Step::Done)),
+                        },
+                        Err(e) => {
+                            tracing::warn!(error = %e, "result stream failed mid-way");
+                            if encoder.format() == Format::Json {
+                                match encoder.finish(cut, Some(&e)) {
+                                    Ok(end) => Some((Ok(Frame::data(end)), Step::Done)),
+                                    Err(e) => Some((
+                                        Err(std::io::Error::other(e.to_string())),
+                                        Step::Done,
+                                    )),
+                                }
+                            } else {
+                                Some((Err(std::io::Error::other(e.to_string())), Step::Done))
+                            }
+                        }
+                    }
                 }
             }
         },
     );
-    let stream =
-        futures::stream::once(async move { Ok::<Bytes, std::io::Error>(head) }).chain(tail);
-    Ok(Body::from_stream(stream))
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(Frame::data(head)) })
+        .chain(tail);
+    Ok(Body::new(http_body_util::StreamBody::new(stream)))
+}
+
+/// Encodes batches that are all in hand into one body.
+pub(crate) fn encode_all(
+    mut encoder: ResultEncoder,
+    batches: &[RecordBatch],
+    truncated: bool,
+) -> Result<Bytes, ApiError> {
+    let mut out = Vec::from(encoder.begin()?);
+    for b in batches {
+        out.extend_from_slice(&encoder.batch(b)?);
+    }
+    out.extend_from_slice(&encoder.finish(truncated, None)?);
+    Ok(Bytes::from(out))
 }
 
 async fn not_found() -> ApiError {

@@ -1,0 +1,183 @@
+//! The row API (`…/rows`) and the table listing (`/api/v1/tables`).
+
+use super::datasets::{visible_dataset, visible_version};
+use super::downloads::check_serves_data;
+use super::sql::choose_format;
+use crate::auth::Caller;
+use crate::{ApiError, AppState};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gongkai_catalog::{Dataset, PublishedTable, Version};
+use gongkai_query::{ResultEncoder, RowQuery};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// `GET /api/v1/datasets/{slug}/rows`: rows of the latest version (or of the
+/// version a `_next` cursor started on).
+pub async fn latest(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(slug): Path<String>,
+    params: Pairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = params?;
+    let query = RowQuery::parse(&pairs)?;
+    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    check_serves_data(&d, caller.as_ref())?;
+    let number = match &query.after {
+        Some(c) => c.version,
+        None => d
+            .latest_version
+            .ok_or_else(|| ApiError::not_found(format!("a published version of {slug:?}")))?,
+    };
+    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    page(&state, &d, &v, query, &pairs, &headers).await
+}
+
+/// `GET /api/v1/datasets/{slug}/versions/{n}/rows`: rows of one version.
+pub async fn version(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((slug, number)): Path<(String, i64)>,
+    params: Pairs,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Query(pairs) = params?;
+    let query = RowQuery::parse(&pairs)?;
+    if query.after.as_ref().is_some_and(|c| c.version != number) {
+        return Err(ApiError::bad_request(
+            "invalid_row_query",
+            "_next was issued for another version of this dataset",
+        ));
+    }
+    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    check_serves_data(&d, caller.as_ref())?;
+    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    page(&state, &d, &v, query, &pairs, &headers).await
+}
+
+fn query_string(pairs: &[(String, String)], next: &str) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "_next") {
+        s.append_pair(k, v);
+    }
+    s.append_pair("_next", next);
+    s.finish()
+}
+
+async fn page(
+    state: &AppState,
+    d: &Dataset,
+    v: &Version,
+    query: RowQuery,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let format_param = pairs
+        .iter()
+        .find(|(k, _)| k == "format" || k == "_format")
+        .map(|(_, v)| v.as_str());
+    let format = choose_format(format_param, headers)?;
+    // Drafts are readable only by their agency's staff (checked by visible_version).
+    let key = v
+        .public_key
+        .clone()
+        .or_else(|| v.draft_key.clone())
+        .ok_or_else(|| ApiError::not_found(format!("data of version {}", v.number)))?;
+    let table = PublishedTable {
+        slug: d.slug.clone(),
+        dataset_id: d.id,
+        version: v.number,
+        is_latest: true,
+        key,
+    };
+    let page = state.engine.rows(table, query).await?;
+    let mut encoder = ResultEncoder::new(format, page.batch.schema());
+    let mut out = HeaderMap::new();
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if v.status.is_public() {
+            "public, max-age=60"
+        } else {
+            "private, no-store"
+        }),
+    );
+    let next_url = page.next.as_ref().map(|c| {
+        format!(
+            "/api/v1/datasets/{}/versions/{}/rows?{}",
+            d.slug,
+            v.number,
+            query_string(pairs, &c.encode())
+        )
+    });
+    encoder.set_trailer("version", json!(v.number));
+    encoder.set_trailer("next", json!(page.next.as_ref().map(|c| c.encode())));
+    encoder.set_trailer("next_url", json!(next_url));
+    if let Some(total) = page.total {
+        encoder.set_trailer("total", json!(total));
+        out.insert("gongkai-total-count", HeaderValue::from(total));
+    }
+    if let Some(url) = &next_url {
+        out.insert(
+            header::LINK,
+            HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")).map_err(ApiError::internal)?,
+        );
+    }
+    let body = super::encode_all(encoder, std::slice::from_ref(&page.batch), false)?;
+    Ok((StatusCode::OK, out, Body::from(body)).into_response())
+}
+
+/// `GET /api/v1/tables`: every table SQL can read, with its columns.
+pub async fn tables(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let published = state.catalog.published_tables().await?;
+    let mut by_slug: BTreeMap<&str, Vec<&PublishedTable>> = BTreeMap::new();
+    for t in &published {
+        by_slug.entry(t.slug.as_str()).or_default().push(t);
+    }
+    let mut out = Vec::new();
+    for (slug, versions) in by_slug {
+        let Some(latest) = versions.iter().find(|t| t.is_latest) else {
+            continue;
+        };
+        let schema = state.engine.schema_of(latest).await?;
+        let columns: Vec<Value> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let meta = f.metadata();
+                let path = meta
+                    .get("gongkai:path")
+                    .and_then(|p| serde_json::from_str::<Value>(p).ok());
+                json!({
+                    "name": f.name(),
+                    "type": f.data_type().to_string(),
+                    "nullable": f.is_nullable(),
+                    "unit": meta.get("gongkai:unit"),
+                    "path": path,
+                })
+            })
+            .collect();
+        out.push(json!({
+            "name": slug,
+            "version": latest.version,
+            "versions": versions.iter().map(|t| json!({
+                "version": t.version,
+                "name": format!("{slug}@v{}", t.version),
+            })).collect::<Vec<_>>(),
+            "columns": columns,
+            "dataset": format!("/api/v1/datasets/{slug}"),
+            "rows": format!("/api/v1/datasets/{slug}/rows"),
+        }));
+    }
+    Ok(Json(json!({ "tables": out })))
+}
