@@ -7,7 +7,11 @@
 //!   `__contains`, `__startswith`, `__isnull=1`, `__notnull=1`;
 //! - `_select=a,b` (columns to return), `_sort=a,-b` (minus: descending),
 //!   `_sort_desc=col`, `_size=N` (≤ [`MAX_PAGE_SIZE`]), `_next=CURSOR`,
-//!   `_count=1` (total matching rows).
+//!   `_count=1` (total matching rows);
+//! - the same without underscores as in the design notes: `select`, `order`,
+//!   `limit`, `after`, `count`, and `filter=column.op.value` (repeatable; ops
+//!   as above plus `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `null`, e.g.
+//!   `filter=amount.gte.1000`, `filter=township.in.城关镇,东关镇`).
 //!
 //! Pagination is by keyset: rows are ordered by the requested columns and then
 //! by every other column, and the cursor holds the last row's values of that
@@ -177,14 +181,60 @@ impl RowQuery {
         for (key, value) in pairs {
             match key.as_str() {
                 "format" | "_format" => {}
-                "_select" | "_col" => q.select.extend(
+                "filter" => {
+                    let mut parts = value.splitn(3, '.');
+                    let column = parts.next().unwrap_or("").trim();
+                    let op = parts.next().unwrap_or("");
+                    let rest = parts.next();
+                    let op = match op {
+                        "null" => Op::IsNull,
+                        other => Op::from_suffix(other).ok_or_else(|| {
+                            Error::BadRequest(format!(
+                                "filter={value:?}: write column.op.value with op one of eq, ne, lt, le, gt, ge, in, notin, like, contains, startswith, null, notnull"
+                            ))
+                        })?,
+                    };
+                    if column.is_empty() {
+                        return Err(Error::BadRequest(format!(
+                            "filter={value:?} names no column"
+                        )));
+                    }
+                    let values = match op {
+                        Op::In | Op::NotIn => list(
+                            rest.unwrap_or("")
+                                .trim_start_matches('(')
+                                .trim_end_matches(')'),
+                        )?,
+                        Op::IsNull | Op::NotNull => {
+                            let yes = truthy(rest.unwrap_or("true"))?;
+                            let op = if (op == Op::IsNull) == yes {
+                                Op::IsNull
+                            } else {
+                                Op::NotNull
+                            };
+                            q.filters.push(Filter {
+                                column: column.to_string(),
+                                op,
+                                values: vec![],
+                            });
+                            continue;
+                        }
+                        _ => vec![rest.unwrap_or("").to_string()],
+                    };
+                    q.filters.push(Filter {
+                        column: column.to_string(),
+                        op,
+                        values,
+                    });
+                }
+                "_select" | "_col" | "select" => q.select.extend(
                     value
                         .split(',')
                         .map(str::trim)
                         .filter(|s| !s.is_empty())
                         .map(String::from),
                 ),
-                "_sort" => {
+                "_sort" | "order" => {
                     for part in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                         match part.strip_prefix('-') {
                             Some(c) => q.order.push((c.to_string(), true)),
@@ -193,7 +243,7 @@ impl RowQuery {
                     }
                 }
                 "_sort_desc" => q.order.push((value.trim().to_string(), true)),
-                "_size" | "_limit" => {
+                "_size" | "_limit" | "limit" => {
                     q.size = value
                         .parse()
                         .ok()
@@ -204,8 +254,8 @@ impl RowQuery {
                             ))
                         })?
                 }
-                "_next" => q.after = Some(Cursor::decode(value)?),
-                "_count" => q.count = truthy(value)?,
+                "_next" | "after" => q.after = Some(Cursor::decode(value)?),
+                "_count" | "count" => q.count = truthy(value)?,
                 k if k.starts_with('_') => {
                     return Err(Error::BadRequest(format!(
                         "unknown parameter {k}; use _select, _sort, _sort_desc, _size, _next, _count or column filters"
@@ -601,6 +651,47 @@ mod tests {
             ]
         );
         assert_eq!(q.filters[3].values, vec!["a,b", "c"]);
+    }
+
+    #[test]
+    fn accepts_the_plain_parameter_names_too() {
+        let q = RowQuery::parse(&pairs(&[
+            ("filter", "amount.gte.1000"),
+            ("filter", "township.in.(城关镇,东关镇)"),
+            ("filter", "note.null"),
+            ("filter", "code.null.false"),
+            ("select", "township"),
+            ("order", "-amount"),
+            ("limit", "7"),
+            ("count", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(q.size, 7);
+        assert!(q.count);
+        assert_eq!(q.select, vec!["township"]);
+        assert_eq!(q.order, vec![("amount".to_string(), true)]);
+        let f: Vec<(&str, Op, Vec<String>)> = q
+            .filters
+            .iter()
+            .map(|f| (f.column.as_str(), f.op, f.values.clone()))
+            .collect();
+        assert_eq!(
+            f,
+            vec![
+                ("amount", Op::Ge, vec!["1000".to_string()]),
+                (
+                    "township",
+                    Op::In,
+                    vec!["城关镇".to_string(), "东关镇".to_string()]
+                ),
+                ("note", Op::IsNull, vec![]),
+                ("code", Op::NotNull, vec![]),
+            ]
+        );
+        for bad in ["amount", "amount.between.1", ".eq.1"] {
+            let e = RowQuery::parse(&pairs(&[("filter", bad)])).unwrap_err();
+            assert_eq!(e.code(), "invalid_row_query", "{bad}");
+        }
     }
 
     #[test]

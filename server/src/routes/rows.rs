@@ -64,7 +64,7 @@ pub async fn version(
 
 fn query_string(pairs: &[(String, String)], next: &str) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in pairs.iter().filter(|(k, _)| k != "_next") {
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "_next" && k != "after") {
         s.append_pair(k, v);
     }
     s.append_pair("_next", next);
