@@ -10,7 +10,9 @@
 pub mod accounts;
 pub mod calendar;
 mod error;
+pub mod metadata;
 pub mod model;
+pub mod search;
 mod store;
 pub mod token;
 pub mod workflow;
@@ -18,6 +20,7 @@ pub mod workflow;
 pub use accounts::{NewToken, NewUser, UserPatch, hash_password, verify_password};
 pub use calendar::WorkCalendar;
 pub use error::{Error, Result};
+pub use metadata::{Metadata, MetadataPatch, THEMES, Theme};
 pub use model::*;
 pub use store::{Backend, Catalog, NewVersion};
 pub use workflow::{Approval, Deadline, RedraftedVersion, Submission, check_publishable};

@@ -147,6 +147,8 @@ pub struct Dataset {
     pub withdrawn_at: Option<String>,
     /// Kind of list, which sets the redaction defaults (one of [`CATEGORIES`]).
     pub category: String,
+    /// Descriptive metadata: themes, keywords, licence, coverage, 索引号 …
+    pub meta: crate::Metadata,
 }
 
 /// Dataset categories that set redaction defaults: `social_assistance`
@@ -185,11 +187,15 @@ pub struct NewDataset {
     /// Category (default `other`).
     #[serde(default)]
     pub category: Option<String>,
+    /// Descriptive metadata, given as top-level fields.
+    #[serde(flatten)]
+    pub meta: crate::Metadata,
 }
 
 /// A change to a dataset's descriptive metadata; absent fields stay as they are.
+/// (Unknown fields are refused by the caller against [`DatasetPatch::FIELDS`]:
+/// serde cannot deny them together with `flatten`.)
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DatasetPatch {
     /// New title.
     #[serde(default)]
@@ -209,6 +215,32 @@ pub struct DatasetPatch {
     /// New category (applies to later uploads).
     #[serde(default)]
     pub category: Option<String>,
+    /// Descriptive metadata changes, given as top-level fields.
+    #[serde(flatten)]
+    pub meta: crate::MetadataPatch,
+}
+
+impl DatasetPatch {
+    /// Every field a patch may carry.
+    pub const FIELDS: &'static [&'static str] = &[
+        "title",
+        "description",
+        "disclosure",
+        "disclosure_reason",
+        "decision_date",
+        "category",
+        "title_en",
+        "description_en",
+        "themes",
+        "keywords",
+        "licence",
+        "update_frequency",
+        "temporal_start",
+        "temporal_end",
+        "spatial",
+        "index_number",
+        "produced_date",
+    ];
 }
 
 /// One column of a version's data dictionary.

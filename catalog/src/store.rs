@@ -53,7 +53,7 @@ pub(crate) fn now() -> String {
 
 pub(crate) const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, a.slug AS agency, d.status, \
      d.latest_version, d.created_at, d.updated_at, d.published_at, d.disclosure, d.disclosure_reason, \
-     d.decision_date, d.withdrawn_reason, d.withdrawn_at, d.category";
+     d.decision_date, d.withdrawn_reason, d.withdrawn_at, d.category, d.metadata_json";
 
 pub(crate) const VERSION_COLUMNS: &str = "dataset_id, number, status, original_name, raw_key, draft_key, \
      public_key, row_count, byte_size, sha256, columns_json, report_json, change_note, created_by, \
@@ -78,6 +78,8 @@ pub(crate) fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
         withdrawn_reason: row.try_get("withdrawn_reason")?,
         withdrawn_at: row.try_get("withdrawn_at")?,
         category: row.try_get("category")?,
+        meta: serde_json::from_str(&row.try_get::<String, _>("metadata_json")?)
+            .map_err(|e| Error::Corrupt(format!("dataset metadata: {e}")))?,
     })
 }
 
@@ -202,12 +204,14 @@ impl Catalog {
         check_disclosure(disclosure, reason.as_deref())?;
         let decision_date = check_date(new.decision_date.as_deref())?;
         let category = check_category(new.category.as_deref())?;
+        let meta = new.meta.clone().checked()?;
+        let meta_json = serde_json::to_string(&meta).map_err(|e| Error::Corrupt(e.to_string()))?;
         let at = now();
         let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO datasets (slug, title, description, agency_id, status, created_at, updated_at, \
-             disclosure, disclosure_reason, decision_date, category) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             disclosure, disclosure_reason, decision_date, category, metadata_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&new.slug)
         .bind(title)
@@ -220,6 +224,7 @@ impl Catalog {
         .bind(&reason)
         .bind(&decision_date)
         .bind(&category)
+        .bind(&meta_json)
         .execute(&mut *tx)
         .await;
         inserted.map_err(|e| conflict_or(e, "dataset", &new.slug))?;

@@ -489,10 +489,12 @@ impl Catalog {
             Some(c) => check_category(Some(c))?,
             None => dataset.category.clone(),
         };
+        let meta = dataset.meta.apply(&patch.meta)?;
+        let meta_json = serde_json::to_string(&meta).map_err(|e| Error::Corrupt(e.to_string()))?;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE datasets SET title = $1, description = $2, disclosure = $3, disclosure_reason = $4, \
-             decision_date = $5, updated_at = $6, category = $8 WHERE id = $7",
+             decision_date = $5, updated_at = $6, category = $8, metadata_json = $9 WHERE id = $7",
         )
         .bind(&title)
         .bind(&description)
@@ -502,6 +504,7 @@ impl Catalog {
         .bind(now())
         .bind(dataset.id)
         .bind(&category)
+        .bind(&meta_json)
         .execute(&mut *tx)
         .await?;
         audit(
@@ -512,9 +515,11 @@ impl Catalog {
             serde_json::json!({
                 "before": {"title": dataset.title, "description": dataset.description,
                            "disclosure": dataset.disclosure.as_str(), "disclosure_reason": dataset.disclosure_reason,
-                           "decision_date": dataset.decision_date, "category": dataset.category},
+                           "decision_date": dataset.decision_date, "category": dataset.category,
+                           "metadata": dataset.meta},
                 "after": {"title": title, "description": description, "disclosure": disclosure.as_str(),
-                          "disclosure_reason": reason, "decision_date": decision_date, "category": category},
+                          "disclosure_reason": reason, "decision_date": decision_date, "category": category,
+                          "metadata": meta},
             }),
         )
         .await?;
@@ -758,6 +763,7 @@ mod tests {
             withdrawn_reason: None,
             withdrawn_at: None,
             category: "other".into(),
+            meta: crate::Metadata::default(),
         }
     }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub calendar: Arc<WorkCalendar>,
     /// Recent complete query results, by ETag.
     pub results: Arc<crate::results::ResultCache>,
+    /// Full-text search over the public catalogue.
+    pub search: Arc<std::sync::RwLock<gongkai_catalog::search::SearchIndex>>,
 }
 
 impl AppState {
@@ -72,6 +74,7 @@ impl AppState {
             settings: Arc::new(settings),
             calendar: Arc::new(calendar),
             results: Arc::default(),
+            search: Arc::default(),
         })
     }
 }
@@ -102,6 +105,10 @@ impl Application {
         if state.settings.load_examples && state.catalog.count_datasets().await? == 0 {
             examples::load(&state).await?;
         }
+        let indexed = crate::catalogue::rebuild(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
+        tracing::info!(datasets = indexed, "search index built");
         let listener = TcpListener::bind(&state.settings.listen)
             .await
             .with_context(|| format!("binding {}", state.settings.listen))?;

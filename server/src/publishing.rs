@@ -419,6 +419,7 @@ pub async fn publish(
         state.catalog.clear_raw_key(dataset.id, number).await?;
     }
     tracing::info!(dataset = %dataset.slug, version = number, "version published");
+    crate::catalogue::reindex(state, &dataset.slug).await;
     Ok(published)
 }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod authz;
+mod catalogue;
 mod duckdb;
 mod errors;
 mod examples;

@@ -15,15 +15,6 @@ use gongkai_catalog::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// `?page=&per_page=`.
-#[derive(Debug, Deserialize)]
-pub struct Paging {
-    #[serde(default = "one")]
-    page: i64,
-    #[serde(default = "fifty")]
-    per_page: i64,
-}
-
 fn one() -> i64 {
     1
 }
@@ -78,6 +69,20 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
         "disclosure_reason": d.disclosure_reason,
         "decision_date": d.decision_date,
         "category": d.category,
+        "title_en": d.meta.title_en,
+        "description_en": d.meta.description_en,
+        "themes": d.meta.themes.iter().map(|t| {
+            let theme = gongkai_catalog::metadata::theme(t);
+            json!({"code": t, "zh": theme.map(|x| x.zh), "en": theme.map(|x| x.en)})
+        }).collect::<Vec<_>>(),
+        "keywords": d.meta.keywords,
+        "licence": d.meta.licence,
+        "licence_url": d.meta.licence.as_deref().and_then(gongkai_catalog::metadata::licence_url),
+        "update_frequency": d.meta.update_frequency,
+        "temporal": {"start": d.meta.temporal_start, "end": d.meta.temporal_end},
+        "spatial": d.meta.spatial,
+        "index_number": d.meta.index_number,
+        "produced_date": d.meta.produced_date,
         "latest_version": d.latest_version,
         "created_at": d.created_at,
         "updated_at": d.updated_at,
@@ -101,23 +106,109 @@ pub async fn visible_dataset(
     Ok(d)
 }
 
-/// `GET /api/v1/datasets`: published (and withdrawn) datasets.
+/// `GET /api/v1/datasets?q=&agency=&theme=&year=&format=&disclosure=&status=&sort=&page=&per_page=`.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+    agency: Option<String>,
+    theme: Option<String>,
+    year: Option<i32>,
+    format: Option<String>,
+    disclosure: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    #[serde(default = "one")]
+    page: i64,
+    #[serde(default = "fifty")]
+    per_page: i64,
+}
+
+/// `GET /api/v1/datasets`: search the public catalogue (published, withdrawn
+/// and 依申请公开 datasets) with facets; no parameters lists everything, newest first.
 pub async fn list(
     State(state): State<AppState>,
-    paging: Result<Query<Paging>, axum::extract::rejection::QueryRejection>,
+    params: Result<Query<Search>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(p) = paging?;
-    let per_page = p.per_page.clamp(1, 1000);
-    let page = p.page.max(1);
-    let (datasets, total) = state
-        .catalog
-        .list_datasets(true, per_page, (page - 1) * per_page)
-        .await?;
+    let Query(p) = params?;
+    let per_page = p.per_page.clamp(1, 1000) as usize;
+    let page = p.page.max(1) as usize;
+    let sort = match p.sort.as_deref() {
+        None | Some("") => gongkai_catalog::search::Sort::Relevance,
+        Some(s) => gongkai_catalog::search::Sort::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_sort",
+                format!("unknown sort {s:?}; use relevance, date or name"),
+            )
+        })?,
+    };
+    // An agency includes the agencies below it.
+    let agencies = match p.agency.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(slug) => {
+            let all = state.catalog.agencies().await?;
+            let mut keep = vec![slug.to_string()];
+            let mut i = 0;
+            while i < keep.len() {
+                let parent = keep[i].clone();
+                keep.extend(
+                    all.iter()
+                        .filter(|a| a.parent.as_deref() == Some(parent.as_str()))
+                        .map(|a| a.slug.clone()),
+                );
+                i += 1;
+            }
+            Some(keep)
+        }
+    };
+    let empty = |s: Option<String>| s.filter(|v| !v.is_empty());
+    let query = gongkai_catalog::search::SearchQuery {
+        q: p.q.clone(),
+        agencies,
+        theme: empty(p.theme),
+        year: p.year,
+        format: empty(p.format),
+        disclosure: empty(p.disclosure),
+        status: empty(p.status),
+        sort,
+        offset: (page - 1).saturating_mul(per_page),
+        limit: per_page,
+    };
+    let result = state
+        .search
+        .read()
+        .map_err(|_| ApiError::internal("search index lock poisoned"))?
+        .search(&query);
+    let mut facets = serde_json::Map::new();
+    for (name, counts) in &result.facets {
+        let values: Vec<Value> = counts
+            .iter()
+            .map(|c| {
+                let label = match *name {
+                    "theme" => gongkai_catalog::metadata::theme(&c.value).map(|t| t.zh),
+                    "disclosure" => match c.value.as_str() {
+                        "public" => Some("主动公开"),
+                        "on_request" => Some("依申请公开"),
+                        _ => None,
+                    },
+                    "status" => match c.value.as_str() {
+                        "published" => Some("已发布"),
+                        "withdrawn" => Some("已撤回"),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                json!({"value": c.value, "label": label, "count": c.count})
+            })
+            .collect();
+        facets.insert((*name).to_string(), Value::Array(values));
+    }
     Ok(Json(json!({
-        "datasets": datasets.iter().map(dataset_summary).collect::<Vec<_>>(),
-        "total": total,
+        "datasets": result.hits,
+        "total": result.total,
         "page": page,
         "per_page": per_page,
+        "facets": facets,
     })))
 }
 
@@ -376,7 +467,27 @@ pub async fn patch(
     Path(slug): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let patch: DatasetPatch = optional_body(&body)?;
+    let fields: serde_json::Map<String, Value> = optional_body(&body)?;
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !DatasetPatch::FIELDS.contains(&k.as_str()))
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            format!(
+                "unknown field {unknown:?}; a patch may carry {}",
+                DatasetPatch::FIELDS.join(", ")
+            ),
+        ));
+    }
+    let patch: DatasetPatch = serde_json::from_value(Value::Object(fields)).map_err(|e| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            e.to_string(),
+        )
+    })?;
     let d = dataset_for(&state, &slug, &p, Principal::can_edit, "editing a dataset").await?;
     let disclosure_change = patch.disclosure.is_some_and(|x| x != d.disclosure)
         || (patch.disclosure_reason.is_some() && d.disclosure != Disclosure::Public);
@@ -394,6 +505,7 @@ pub async fn patch(
         ));
     }
     let d = state.catalog.update_dataset(&d, &patch, &p.user).await?;
+    crate::catalogue::reindex(&state, &d.slug).await;
     Ok(Json(detail(&state, &d, Some(&p)).await?))
 }
 
@@ -525,6 +637,7 @@ pub async fn withdraw(
         .catalog
         .withdraw_dataset(&d, r.reason.as_deref(), &p.user)
         .await?;
+    crate::catalogue::reindex(&state, &d.slug).await;
     Ok(Json(detail(&state, &d, Some(&p)).await?))
 }
 

@@ -6,6 +6,8 @@ mod downloads;
 mod rows;
 mod sql;
 
+pub(crate) use datasets::dataset_summary;
+
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
 use axum::body::Body;

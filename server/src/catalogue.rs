@@ -1,0 +1,120 @@
+//! Keeps the public search index in step with the catalogue.
+//!
+//! Only what the public may see goes in: published datasets (and their data
+//! dictionary), withdrawn ones (metadata only, listed with their reason) and
+//! 依申请公开 ones (metadata only). Drafts and 不予公开 datasets never do.
+
+use crate::routes::dataset_summary;
+use crate::{ApiError, AppState};
+use gongkai_catalog::search::SearchDoc;
+use gongkai_catalog::{Dataset, DatasetStatus, Disclosure};
+
+/// The search document of `d`, or None when it must not be searchable.
+pub async fn search_doc(state: &AppState, d: &Dataset) -> Result<Option<SearchDoc>, ApiError> {
+    if d.status == DatasetStatus::Draft || d.disclosure == Disclosure::NotPublic {
+        return Ok(None);
+    }
+    let mut agency_names = Vec::new();
+    if let Some(slug) = &d.agency
+        && let Ok(a) = state.catalog.agency(slug).await
+    {
+        agency_names.push(a.name);
+        agency_names.extend(a.name_en);
+    }
+    let mut columns = Vec::new();
+    let mut format = None;
+    if d.status == DatasetStatus::Published
+        && let Some(n) = d.latest_version
+        && let Ok(v) = state.catalog.version(d.id, n).await
+    {
+        format = v
+            .original_name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_uppercase());
+        if d.disclosure == Disclosure::Public {
+            for c in &v.columns {
+                columns.push(c.name.clone());
+                columns.push(c.path.join(" "));
+            }
+        }
+    }
+    let year = [
+        d.meta.temporal_start.as_deref(),
+        d.decision_date.as_deref(),
+        d.published_at.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|s| s.get(..4).and_then(|y| y.parse().ok()));
+    let mut description = d.description.clone().unwrap_or_default();
+    if let Some(en) = &d.meta.description_en {
+        description.push('\n');
+        description.push_str(en);
+    }
+    Ok(Some(SearchDoc {
+        slug: d.slug.clone(),
+        title: d.title.clone(),
+        title_en: d.meta.title_en.clone(),
+        description,
+        keywords: d.meta.keywords.clone(),
+        columns,
+        agency: d.agency.clone(),
+        agency_names,
+        themes: d.meta.themes.clone(),
+        year,
+        format,
+        disclosure: d.disclosure.as_str().to_string(),
+        status: d.status.as_str().to_string(),
+        updated: d.updated_at.clone(),
+        summary: dataset_summary(d),
+    }))
+}
+
+/// Brings one dataset's entry up to date (after create, edit, publish, withdraw).
+pub async fn reindex(state: &AppState, slug: &str) {
+    let doc = match state.catalog.dataset(slug).await {
+        Ok(d) => search_doc(state, &d).await,
+        Err(gongkai_catalog::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    };
+    match doc {
+        Ok(Some(doc)) => {
+            if let Ok(mut ix) = state.search.write() {
+                ix.upsert(doc);
+            }
+        }
+        Ok(None) => {
+            if let Ok(mut ix) = state.search.write() {
+                ix.remove(slug);
+            }
+        }
+        Err(e) => tracing::warn!(dataset = slug, error = %e, "search index not updated"),
+    }
+}
+
+/// Rebuilds the whole index from the catalogue (at start-up).
+pub async fn rebuild(state: &AppState) -> Result<usize, ApiError> {
+    let mut docs = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (page, _) = state.catalog.list_datasets(true, 1000, offset).await?;
+        if page.is_empty() {
+            break;
+        }
+        offset += page.len() as i64;
+        for d in &page {
+            if let Some(doc) = search_doc(state, d).await? {
+                docs.push(doc);
+            }
+        }
+    }
+    let n = docs.len();
+    let mut fresh = gongkai_catalog::search::SearchIndex::new();
+    for doc in docs {
+        fresh.upsert(doc);
+    }
+    if let Ok(mut ix) = state.search.write() {
+        *ix = fresh;
+    }
+    Ok(n)
+}
