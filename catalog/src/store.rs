@@ -241,6 +241,20 @@ impl Catalog {
         self.dataset(&new.slug).await
     }
 
+    /// A dataset by its internal id.
+    pub async fn dataset_by_id(&self, id: i64) -> Result<Dataset> {
+        let sql = format!(
+            "SELECT {DATASET_COLUMNS} FROM datasets d LEFT JOIN agencies a ON a.id = d.agency_id \
+             WHERE d.id = $1"
+        );
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::not_found("dataset", id))?;
+        dataset_from_row(&row)
+    }
+
     /// Looks a dataset up by slug, whatever its status.
     pub async fn dataset(&self, slug: &str) -> Result<Dataset> {
         let sql = format!(

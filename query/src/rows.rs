@@ -144,6 +144,10 @@ pub struct RowQuery {
     pub after: Option<Cursor>,
     /// Also count all matching rows.
     pub count: bool,
+    /// Rows to skip after the cursor (offset paging, as CKAN's DataStore does).
+    pub offset: usize,
+    /// Free text that some text column must contain.
+    pub text: Option<String>,
 }
 
 fn truthy(v: &str) -> Result<bool> {
@@ -500,6 +504,21 @@ fn key_text(array: &ArrayRef, i: usize) -> Result<Option<String>> {
 /// The filters of `q` as one predicate (None when there are none).
 pub(crate) fn predicate(schema: &Schema, q: &RowQuery) -> Result<Option<Expr>> {
     let mut all: Option<Expr> = None;
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = lit(format!("%{}%", escape_like(text)));
+        let any = schema
+            .fields()
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+            })
+            .map(|f| ident(f.name()).ilike(pattern.clone()))
+            .reduce(Expr::or);
+        all = Some(any.unwrap_or(lit(false)));
+    }
     for f in &q.filters {
         let e = filter_expr(schema, f)?;
         all = Some(match all {
@@ -532,6 +551,7 @@ pub(crate) fn page_frame(df: DataFrame, q: &RowQuery) -> Result<DataFrame> {
         df = df.filter(ordering.at_or_after(&schema, cursor)?)?;
         skip = cursor.dup;
     }
+    let skip = skip.saturating_add(q.offset);
     Ok(df
         .sort(ordering.sort())?
         .limit(skip, Some(q.size.saturating_add(1)))?)

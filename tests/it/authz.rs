@@ -136,6 +136,34 @@ fn policy() -> BTreeMap<&'static str, Rule> {
     p.insert("version.rows", rule(STAFF, Target::Version("draft")));
     p.insert("dataset.rows", rule(NOBODY, Target::DraftDataset));
     p.insert("table.list", rule(ALL, Target::None));
+    p.insert(
+        "ckan.action.get",
+        Rule {
+            path: |_, _| "/api/3/action/package_list".into(),
+            ..rule(ALL, Target::None)
+        },
+    );
+    p.insert(
+        "ckan.action_unversioned.get",
+        Rule {
+            path: |_, f| format!("/api/action/package_show?id={}", f.slug),
+            ..rule(NOBODY, Target::DraftDataset)
+        },
+    );
+    p.insert(
+        "ckan.action_unversioned.post",
+        Rule {
+            path: |_, _| "/api/action/organization_list".into(),
+            ..rule(ALL, Target::None)
+        },
+    );
+    p.insert(
+        "ckan.action.post",
+        Rule {
+            path: |_, _| "/api/3/action/package_search".into(),
+            ..rule(ALL, Target::None)
+        },
+    );
     // Signed-in basics.
     p.insert("me", rule(SIGNED, Target::None));
     p.insert("logout", rule(SIGNED, Target::None));

@@ -6,6 +6,7 @@ mod support;
 
 mod authz;
 mod catalogue;
+mod ckan;
 mod duckdb;
 mod errors;
 mod examples;

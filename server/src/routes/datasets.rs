@@ -57,6 +57,7 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
         links["csv"] = json!(format!("/api/v1/datasets/{}/data.csv", d.slug));
     }
     json!({
+        "id": d.id,
         "slug": d.slug,
         "title": d.title,
         "description": d.description,

@@ -1,6 +1,7 @@
 //! HTTP routes.
 
 mod accounts;
+mod ckan;
 mod datasets;
 mod downloads;
 mod rows;
@@ -82,6 +83,10 @@ pub const OPERATIONS: &[Operation] = ops! {
     "GET" "/api/v1/sql" "sql.get" "public" "SQL over published datasets (?q=)";
     "POST" "/api/v1/sql" "sql.post" "public" "SQL over published datasets (JSON body)";
     "GET" "/api/v1/tables" "table.list" "public" "Tables SQL can read, with columns and versions";
+    "GET" "/api/3/action/{name}" "ckan.action.get" "public" "CKAN action API (package_search, package_show, datastore_search …)";
+    "POST" "/api/3/action/{name}" "ckan.action.post" "public" "CKAN action API, parameters as JSON or form body";
+    "GET" "/api/action/{name}" "ckan.action_unversioned.get" "public" "CKAN action API (the address ckanapi uses)";
+    "POST" "/api/action/{name}" "ckan.action_unversioned.post" "public" "CKAN action API (the address ckanapi uses)";
 };
 
 /// The whole application router.
@@ -168,6 +173,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/sql", get(sql::get).post(sql::post))
         .route("/api/v1/tables", get(rows::tables))
+        .route("/api/3/action/{name}", get(ckan::action).post(ckan::action))
+        .route("/api/action/{name}", get(ckan::action).post(ckan::action))
         .merge(uploads)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
