@@ -14,7 +14,6 @@ use datafusion::datasource::listing::{
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::GreedyMemoryPool;
 use datafusion::execution::object_store::{DefaultObjectStoreRegistry, ObjectStoreRegistry};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
@@ -137,6 +136,8 @@ pub struct Limits {
     pub timeout: Duration,
     /// Memory one query may hold.
     pub memory_per_query: usize,
+    /// Memory all running queries together may hold.
+    pub memory_total: usize,
     /// Queries running at once; more wait up to `queue_timeout`, then are
     /// refused with [`Error::Busy`].
     pub max_concurrent: usize,
@@ -152,6 +153,7 @@ impl Default for Limits {
             max_rows: 1_000_000,
             timeout: Duration::from_secs(30),
             memory_per_query: 512 << 20,
+            memory_total: 2048 << 20,
             max_concurrent: 8,
             queue_timeout: Duration::from_secs(5),
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -177,6 +179,7 @@ pub struct QueryEngine {
     schemas: Mutex<HashMap<String, SchemaRef>>,
     runtime: QueryRuntime,
     permits: Arc<Semaphore>,
+    budget: Arc<crate::pool::Budget>,
     limits: Limits,
 }
 
@@ -250,6 +253,7 @@ impl QueryEngine {
             schemas: Mutex::new(HashMap::new()),
             runtime: QueryRuntime(Some(runtime)),
             permits: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
+            budget: crate::pool::Budget::new(limits.memory_total.max(limits.memory_per_query)),
             limits,
         })
     }
@@ -263,8 +267,9 @@ impl QueryEngine {
         Ok(RuntimeEnvBuilder::new()
             .with_object_store_registry(self.registry.clone())
             .with_cache_manager(self.caches.clone())
-            .with_memory_pool(Arc::new(GreedyMemoryPool::new(
+            .with_memory_pool(Arc::new(crate::pool::QueryPool::new(
                 self.limits.memory_per_query,
+                self.budget.clone(),
             )))
             .with_disk_manager_builder(
                 DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),

@@ -3,7 +3,7 @@
 //! Each query gets a fresh, sandboxed `SessionContext`:
 //! - read-only: DDL, DML and statements are rejected at planning
 //!   (`SQLOptions`), URL tables stay off, `generate_series`/`range` are removed;
-//! - bounded: its own memory pool, no spilling to disk, a wall-clock timeout
+//! - bounded: its own memory pool inside a process-wide budget, no spilling to disk, a wall-clock timeout
 //!   that drops (cancels) the running plan, and a cap on returned rows;
 //! - isolated: plans run on a dedicated thread pool, never on the HTTP workers.
 //!
@@ -14,6 +14,7 @@
 mod encode;
 mod engine;
 mod error;
+mod pool;
 mod rows;
 mod sandbox;
 

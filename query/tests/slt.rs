@@ -264,6 +264,7 @@ async fn db(dir: &Path) -> Db {
         max_rows: 20,
         timeout: Duration::from_secs(5),
         memory_per_query: 64 << 20,
+        memory_total: 128 << 20,
         max_concurrent: 4,
         queue_timeout: Duration::from_secs(1),
         threads: 2,

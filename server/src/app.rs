@@ -53,6 +53,7 @@ impl AppState {
                 max_rows: q.max_rows,
                 timeout: Duration::from_secs(q.timeout_secs),
                 memory_per_query: q.memory_mb << 20,
+                memory_total: q.memory_total_mb << 20,
                 max_concurrent: q.max_concurrent,
                 queue_timeout: Duration::from_secs(q.queue_secs),
                 ..Limits::default()

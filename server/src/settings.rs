@@ -44,6 +44,8 @@ pub struct QuerySettings {
     pub timeout_secs: u64,
     /// MiB of memory one query may hold.
     pub memory_mb: usize,
+    /// MiB all running queries together may hold.
+    pub memory_total_mb: usize,
     /// Queries running at once.
     pub max_concurrent: usize,
     /// Seconds a query waits for a free slot before 429.
@@ -56,6 +58,7 @@ impl Default for QuerySettings {
             max_rows: 1_000_000,
             timeout_secs: 30,
             memory_mb: 512,
+            memory_total_mb: 2048,
             max_concurrent: 8,
             queue_secs: 5,
         }
