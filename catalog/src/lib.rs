@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod calendar;
 mod error;
+pub mod feeds;
 pub mod metadata;
 pub mod model;
 pub mod search;

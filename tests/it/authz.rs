@@ -94,6 +94,12 @@ fn policy() -> BTreeMap<&'static str, Rule> {
     // Public reading (the resource itself decides visibility below).
     p.insert("health", rule(ALL, Target::None));
     p.insert("openapi", rule(ALL, Target::None));
+    p.insert("feed.dcat_jsonld", rule(ALL, Target::None));
+    p.insert("feed.dcat_turtle", rule(ALL, Target::None));
+    p.insert("feed.data_json", rule(ALL, Target::None));
+    p.insert("feed.sitemap", rule(ALL, Target::None));
+    p.insert("catalogue.csv", rule(ALL, Target::None));
+    p.insert("catalogue.xlsx", rule(ALL, Target::None));
     p.insert("agency.list", rule(ALL, Target::None));
     p.insert(
         "agency.show",

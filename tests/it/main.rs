@@ -10,6 +10,7 @@ mod ckan;
 mod duckdb;
 mod errors;
 mod examples;
+mod feeds;
 mod postgres;
 mod privacy;
 mod query;

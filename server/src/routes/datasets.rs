@@ -261,6 +261,7 @@ async fn detail(
     let mut out = dataset_summary(d);
     out["columns"] = json!(current.map(|v| v.columns.clone()).unwrap_or_default());
     out["rows"] = json!(current.map(|v| v.rows));
+    out["schema_org"] = super::feeds::schema_org(state, d).await?;
     out["versions"] = json!(
         versions
             .iter()

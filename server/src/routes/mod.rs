@@ -4,6 +4,7 @@ mod accounts;
 mod ckan;
 mod datasets;
 mod downloads;
+mod feeds;
 mod rows;
 mod sql;
 
@@ -47,6 +48,12 @@ macro_rules! ops {
 pub const OPERATIONS: &[Operation] = ops! {
     "GET" "/healthz" "health" "public" "Liveness and catalogue check";
     "GET" "/openapi.json" "openapi" "public" "This API description";
+    "GET" "/catalog.jsonld" "feed.dcat_jsonld" "public" "DCAT-AP 3 catalogue (JSON-LD)";
+    "GET" "/catalog.ttl" "feed.dcat_turtle" "public" "DCAT-AP 3 catalogue (Turtle)";
+    "GET" "/data.json" "feed.data_json" "public" "DCAT-US 1.1 (Project Open Data) catalogue";
+    "GET" "/sitemap.xml" "feed.sitemap" "public" "Sitemap of the home page and public datasets";
+    "GET" "/api/v1/catalogue.csv" "catalogue.csv" "public" "政务信息公开目录 as CSV (UTF-8 with BOM)";
+    "GET" "/api/v1/catalogue.xlsx" "catalogue.xlsx" "public" "政务信息公开目录 as XLSX";
     "POST" "/api/v1/login" "login" "public" "Password login; returns a session token";
     "POST" "/api/v1/logout" "logout" "signed" "Revoke the presented token";
     "GET" "/api/v1/me" "me" "signed" "Who the token belongs to";
@@ -99,6 +106,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/openapi.json", get(openapi))
+        .route("/catalog.jsonld", get(feeds::dcat_jsonld))
+        .route("/catalog.ttl", get(feeds::dcat_turtle))
+        .route("/data.json", get(feeds::data_json))
+        .route("/sitemap.xml", get(feeds::sitemap))
+        .route("/api/v1/catalogue.csv", get(feeds::catalogue_csv))
+        .route("/api/v1/catalogue.xlsx", get(feeds::catalogue_xlsx))
         .route("/api/v1/login", post(accounts::login))
         .route("/api/v1/logout", post(accounts::logout))
         .route("/api/v1/me", get(accounts::me))
