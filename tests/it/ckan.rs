@@ -79,12 +79,17 @@ async fn create(server: &Server, body: Value) {
 
 #[tokio::test]
 async fn ckanapi_lists_searches_pages_and_reads() {
+    ckan_scenario(&Server::start().await).await;
+}
+
+/// The whole ckanapi scenario against a running server without examples
+/// (also run on PostgreSQL in `postgres.rs`).
+pub async fn ckan_scenario(server: &Server) {
     if !ckanapi_available() {
         assert!(!required(), "CI must install ckanapi (.ci/run)");
         eprintln!("skipped: python3 cannot import ckanapi");
         return;
     }
-    let server = Server::start().await;
     server.agency("county", None).await;
     server.agency("county-finance", Some("county")).await;
     server.agency("county-civil", Some("county")).await;
@@ -93,7 +98,7 @@ async fn ckanapi_lists_searches_pages_and_reads() {
             .as_bytes()
             .to_vec();
     create(
-        &server,
+        server,
         json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
                            "themes": ["budget"], "keywords": ["预算"]}),
     )
@@ -102,14 +107,14 @@ async fn ckanapi_lists_searches_pages_and_reads() {
         .publish_file("budget-2024", "预算.csv", budget.clone())
         .await;
     create(
-        &server,
+        server,
         json!({"slug": "budget-2023", "title": "2023年部门预算", "agency": "county-finance",
                            "themes": ["budget"]}),
     )
     .await;
     server.publish_file("budget-2023", "预算.csv", budget).await;
     create(
-        &server,
+        server,
         json!({"slug": "roads", "title": "道路养护项目", "agency": "county",
                            "themes": ["transport"], "keywords": ["道路"]}),
     )
@@ -122,7 +127,7 @@ async fn ckanapi_lists_searches_pages_and_reads() {
         )
         .await;
     create(
-        &server,
+        server,
         json!({"slug": "relief", "title": "救助名单", "agency": "county-civil"}),
     )
     .await;
@@ -143,7 +148,7 @@ async fn ckanapi_lists_searches_pages_and_reads() {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     create(
-        &server,
+        server,
         json!({"slug": "secret-draft", "title": "草稿", "agency": "county"}),
     )
     .await;

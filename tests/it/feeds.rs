@@ -127,13 +127,18 @@ const DESCRIPTION: &str = "城关镇最低生活保障对象及发放金额，�
 
 #[tokio::test]
 async fn feeds_describe_public_datasets_only_and_validate() {
-    let server = Server::start().await;
+    feeds_scenario(&Server::start().await).await;
+}
+
+/// The whole feeds scenario against a running server without examples
+/// (also run on PostgreSQL in `postgres.rs`).
+pub async fn feeds_scenario(server: &Server) {
     server.agency("county", None).await;
     server.agency("county-civil", Some("county")).await;
     server.agency("county-finance", Some("county")).await;
 
     create(
-        &server,
+        server,
         json!({"slug": "relief-2024", "title": "2024年城关镇低保发放名册", "agency": "county-civil",
                "description": DESCRIPTION,
                "title_en": "Minimum living allowance recipients 2024",
@@ -153,7 +158,7 @@ async fn feeds_describe_public_datasets_only_and_validate() {
         )
         .await;
     create(
-        &server,
+        server,
         json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
                "themes": ["budget"], "keywords": ["预算"], "licence": "CC0-1.0",
                "update_frequency": "annual", "temporal_start": "2024-01-01"}),
@@ -169,7 +174,7 @@ async fn feeds_describe_public_datasets_only_and_validate() {
         )
         .await;
     create(
-        &server,
+        server,
         json!({"slug": "on-request", "title": "征地补偿明细（依申请公开）", "agency": "county",
                "disclosure": "on_request", "disclosure_reason": "涉及第三方权益",
                "themes": ["land"], "keywords": ["征地"]}),
@@ -183,7 +188,7 @@ async fn feeds_describe_public_datasets_only_and_validate() {
         )
         .await;
     create(
-        &server,
+        server,
         json!({"slug": "withdrawn-list", "title": "已撤回的名单", "agency": "county-civil",
                "themes": ["social_assistance"]}),
     )
@@ -206,7 +211,7 @@ async fn feeds_describe_public_datasets_only_and_validate() {
     assert_eq!(r.status(), StatusCode::OK);
     // A draft with data, and a published dataset later marked 不予公开.
     create(
-        &server,
+        server,
         json!({"slug": "secret-draft", "title": "未发布的草稿名单", "agency": "county-civil"}),
     )
     .await;
@@ -219,7 +224,7 @@ async fn feeds_describe_public_datasets_only_and_validate() {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
     create(
-        &server,
+        server,
         json!({"slug": "internal-only", "title": "内部不予公开的数据", "agency": "county"}),
     )
     .await;
@@ -251,13 +256,13 @@ async fn feeds_describe_public_datasets_only_and_validate() {
         "内部不予公开的数据",
     ];
 
-    let ttl = fetch(&server, "/catalog.ttl", "text/turtle").await;
-    let jsonld = fetch(&server, "/catalog.jsonld", "application/ld+json").await;
-    let data_json = fetch(&server, "/data.json", "application/json").await;
-    let sitemap = fetch(&server, "/sitemap.xml", "application/xml").await;
-    let csv = fetch(&server, "/api/v1/catalogue.csv", "text/csv").await;
+    let ttl = fetch(server, "/catalog.ttl", "text/turtle").await;
+    let jsonld = fetch(server, "/catalog.jsonld", "application/ld+json").await;
+    let data_json = fetch(server, "/data.json", "application/json").await;
+    let sitemap = fetch(server, "/sitemap.xml", "application/xml").await;
+    let csv = fetch(server, "/api/v1/catalogue.csv", "text/csv").await;
     let xlsx = fetch(
-        &server,
+        server,
         "/api/v1/catalogue.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )

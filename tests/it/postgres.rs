@@ -131,3 +131,27 @@ async fn catalogue_with_a_postgres_catalogue() {
     }
     db.drop_now().await;
 }
+
+#[tokio::test]
+async fn feeds_and_ckan_with_a_postgres_catalogue() {
+    let Ok(admin_url) = std::env::var("GONGKAI_TEST_POSTGRES_URL") else {
+        assert!(!required(), "CI must set GONGKAI_TEST_POSTGRES_URL");
+        eprintln!("skipped: GONGKAI_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    for scenario in ["feeds", "ckan"] {
+        let db = TempDatabase::create(&admin_url).await;
+        {
+            let server = Server::start_with(Options {
+                catalog: Some(db.url.clone()),
+                ..Options::default()
+            })
+            .await;
+            match scenario {
+                "feeds" => crate::feeds::feeds_scenario(&server).await,
+                _ => crate::ckan::ckan_scenario(&server).await,
+            }
+        }
+        db.drop_now().await;
+    }
+}
