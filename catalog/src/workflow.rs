@@ -623,12 +623,23 @@ impl Catalog {
         actor: &str,
         change: serde_json::Value,
     ) -> Result<(Version, Option<String>)> {
-        let columns = serde_json::to_string(&new.columns)
-            .map_err(|e| Error::Corrupt(format!("columns: {e}")))?;
         let report = serde_json::to_string(&new.report)
             .map_err(|e| Error::Corrupt(format!("report: {e}")))?;
         let mut tx = self.pool.begin().await?;
         let before = version_in(&mut tx, dataset, number).await?;
+        // Column descriptions written by the agency survive a re-derived draft.
+        let mut new_columns = new.columns.clone();
+        for c in &mut new_columns {
+            if c.description.is_none() {
+                c.description = before
+                    .columns
+                    .iter()
+                    .find(|b| b.name == c.name)
+                    .and_then(|b| b.description.clone());
+            }
+        }
+        let columns = serde_json::to_string(&new_columns)
+            .map_err(|e| Error::Corrupt(format!("columns: {e}")))?;
         if !matches!(
             before.status,
             VersionStatus::Draft | VersionStatus::Rejected
@@ -668,6 +679,85 @@ impl Catalog {
         .await?;
         tx.commit().await?;
         Ok((self.version(dataset.id, number).await?, before.draft_key))
+    }
+
+    /// Sets or clears column descriptions in the data dictionary of a version
+    /// that is still being prepared (draft or rejected). Audited.
+    pub async fn describe_columns(
+        &self,
+        dataset: &Dataset,
+        number: i64,
+        descriptions: &std::collections::BTreeMap<String, Option<String>>,
+        actor: &str,
+    ) -> Result<Version> {
+        let mut tx = self.pool.begin().await?;
+        let before = version_in(&mut tx, dataset, number).await?;
+        if !matches!(
+            before.status,
+            VersionStatus::Draft | VersionStatus::Rejected
+        ) {
+            return Err(Error::State(format!(
+                "version {number} of {} is {}; its data dictionary can only change while it is a \
+                 draft (or after a rejection)",
+                dataset.slug, before.status
+            )));
+        }
+        let mut columns = before.columns.clone();
+        let mut changes = serde_json::Map::new();
+        for (name, text) in descriptions {
+            let column = columns
+                .iter_mut()
+                .find(|c| c.name == *name)
+                .ok_or_else(|| Error::Invalid {
+                    field: "columns",
+                    reason: format!(
+                        "no column {name:?}; columns are {}",
+                        before
+                            .columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?;
+            let text = clean(text.as_deref());
+            if text.as_ref().is_some_and(|t| t.chars().count() > 2_000) {
+                return Err(Error::Invalid {
+                    field: "description",
+                    reason: format!("the description of {name} is longer than 2000 characters"),
+                });
+            }
+            changes.insert(
+                name.clone(),
+                serde_json::json!({"before": column.description, "after": text}),
+            );
+            column.description = text;
+        }
+        let json =
+            serde_json::to_string(&columns).map_err(|e| Error::Corrupt(format!("columns: {e}")))?;
+        let changed = sqlx::query(
+            "UPDATE versions SET columns_json = $1 WHERE dataset_id = $2 AND number = $3 AND status = $4",
+        )
+        .bind(&json)
+        .bind(dataset.id)
+        .bind(number)
+        .bind(before.status.as_str())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(changed_meanwhile(dataset, number));
+        }
+        audit(
+            &mut tx,
+            actor,
+            "version.columns",
+            &format!("dataset:{}@v{number}", dataset.slug),
+            serde_json::Value::Object(changes),
+        )
+        .await?;
+        tx.commit().await?;
+        self.version(dataset.id, number).await
     }
 
     /// The publisher's secret pseudonym key (created on first use): per agency,

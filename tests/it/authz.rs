@@ -213,6 +213,13 @@ fn policy() -> BTreeMap<&'static str, Rule> {
             ..rule(STAFF, Target::Version("draft"))
         },
     );
+    p.insert(
+        "version.columns",
+        Rule {
+            body: |_| json!({"columns": {"jin_e": {"description": "发放金额（元）"}}}),
+            ..rule(STAFF, Target::Version("draft"))
+        },
+    );
     p.insert("version.submit", rule(STAFF, Target::Version("draft")));
     p.insert(
         "agency.deadlines",

@@ -115,6 +115,64 @@ pub async fn catalogue_scenario(server: &Server) {
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
 
+    // The agency describes columns of a draft; the descriptions reach the
+    // published data dictionary and survive nothing else changing them.
+    let r = server
+        .upload(
+            "budget-2024",
+            "预算.csv",
+            "科目编码,科目名称,合计\n201,一般公共服务支出,100.5\n"
+                .as_bytes()
+                .to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let columns = |body: Value| {
+        server
+            .client
+            .patch(server.url("/api/v1/datasets/budget-2024/versions/2/columns"))
+            .bearer_auth(crate::support::ADMIN_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let r = columns(json!({"columns": {"he_ji": {"description": "预算合计（万元）"}}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = columns(json!({"columns": {"nosuch": {"description": "x"}}}))
+        .await
+        .unwrap();
+    let (code, message) = error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(code, "invalid_input");
+    assert!(
+        message.contains("he_ji"),
+        "lists the real columns: {message}"
+    );
+    let r = server.review_and_publish("budget-2024", 2).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let d: Value = server
+        .get("/api/v1/datasets/budget-2024")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let he_ji = d["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "he_ji")
+        .unwrap()
+        .clone();
+    assert_eq!(he_ji["description"], "预算合计（万元）");
+    let r = columns(json!({"columns": {"he_ji": {"description": "改"}}}))
+        .await
+        .unwrap();
+    let (code, _) = error_code(r, StatusCode::CONFLICT).await;
+    assert_eq!(
+        code, "invalid_state",
+        "published dictionaries are immutable"
+    );
+
     // Bad metadata is refused with the field named.
     for (patch, field) in [
         (json!({"themes": ["astrology"]}), "themes"),

@@ -685,6 +685,44 @@ pub struct RedactionRequest {
 /// `PUT /api/v1/datasets/{slug}/versions/{n}/redaction`: change how columns are
 /// redacted; the draft is derived again from the raw upload and its report
 /// shows the new preview.
+/// `PATCH …/versions/{n}/columns` `{"columns": {"name": {"description": "…"}}}`:
+/// describes columns in the data dictionary of a draft (editors).
+pub async fn describe_columns(
+    State(state): State<AppState>,
+    Signed(p): Signed,
+    Path((slug, number)): Path<(String, i64)>,
+    body: Result<Json<ColumnsRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(req) = body?;
+    let d = dataset_for(&state, &slug, &p, Principal::can_edit, "describing columns").await?;
+    let descriptions = req
+        .columns
+        .into_iter()
+        .map(|(name, c)| (name, c.description))
+        .collect();
+    let v = state
+        .catalog
+        .describe_columns(&d, number, &descriptions, &p.user)
+        .await?;
+    let mut out = version_summary(&v, true);
+    out["columns"] = json!(v.columns);
+    Ok(Json(out))
+}
+
+/// Body of `PATCH …/columns`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnsRequest {
+    columns: std::collections::BTreeMap<String, ColumnEdit>,
+}
+
+/// What can be said about one column.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnEdit {
+    description: Option<String>,
+}
+
 pub async fn redaction(
     State(state): State<AppState>,
     Signed(p): Signed,

@@ -79,6 +79,7 @@ pub const OPERATIONS: &[Operation] = ops! {
     "GET" "/api/v1/datasets/{slug}/versions" "version.list" "public" "Versions";
     "GET" "/api/v1/datasets/{slug}/versions/{number}" "version.show" "public" "A version with its ingest report";
     "PUT" "/api/v1/datasets/{slug}/versions/{number}/redaction" "version.redaction" "editor" "Change column redaction (loosening: reviewers, with legal basis)";
+    "PATCH" "/api/v1/datasets/{slug}/versions/{number}/columns" "version.columns" "editor" "Describe columns in a draft's data dictionary";
     "POST" "/api/v1/datasets/{slug}/versions/{number}/submit" "version.submit" "editor" "Submit a draft for review";
     "POST" "/api/v1/datasets/{slug}/versions/{number}/approve" "version.approve" "reviewer" "Approve (confidentiality review and redaction confirmed)";
     "POST" "/api/v1/datasets/{slug}/versions/{number}/reject" "version.reject" "reviewer" "Send back with a comment";
@@ -150,6 +151,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/datasets/{slug}/versions/{number}",
             get(datasets::version),
+        )
+        .route(
+            "/api/v1/datasets/{slug}/versions/{number}/columns",
+            patch(datasets::describe_columns),
         )
         .route(
             "/api/v1/datasets/{slug}/versions/{number}/redaction",
