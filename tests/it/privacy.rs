@@ -97,6 +97,14 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
                 format!("/api/v1/sql?format=csv&q=SELECT%20*%20FROM%20%22{slug}%22"),
                 "sql.csv",
             ),
+            (
+                format!("/api/3/action/datastore_search?resource_id={slug}&limit=10000"),
+                "datastore.json",
+            ),
+            (
+                format!("/api/3/action/package_show?id={slug}"),
+                "package.json",
+            ),
         ] {
             let bytes = server.get(&path).await.bytes().await.unwrap();
             save(format!("{slug}.{ext}"), &bytes);
@@ -122,6 +130,25 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
     save("list.json".into(), &list);
     let tables = server.get("/api/v1/tables").await.bytes().await.unwrap();
     save("tables.json".into(), &tables);
+    // Search, feeds and the CKAN catalogue: metadata only, never personal data.
+    for (path, name) in [
+        (
+            "/api/v1/datasets?q=%E5%90%8D%E5%86%8C&per_page=1000",
+            "search.json",
+        ),
+        ("/catalog.ttl", "catalog.ttl"),
+        ("/catalog.jsonld", "catalog.jsonld"),
+        ("/data.json", "data.json"),
+        ("/sitemap.xml", "sitemap.xml"),
+        ("/api/v1/catalogue.csv", "catalogue.csv"),
+        (
+            "/api/3/action/package_search?rows=1000",
+            "package_search.json",
+        ),
+    ] {
+        let bytes = server.get(path).await.bytes().await.unwrap();
+        save(name.into(), &bytes);
+    }
     let (clean, report) = scan(&shared, &artifacts);
     assert!(
         clean,
