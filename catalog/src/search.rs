@@ -161,24 +161,32 @@ pub fn terms(text: &str) -> Vec<String> {
 #[derive(Debug, Clone)]
 struct Entry {
     doc: SearchDoc,
-    /// Term → weighted frequency.
-    tf: HashMap<String, f32>,
+    /// Terms with their weighted frequency (to remove the postings again).
+    terms: Vec<(String, f32)>,
     /// Weighted length.
     len: f32,
     /// Lowercased title for name sorting.
     title_key: String,
+    /// Interned facet values (ids into `SearchIndex::facet_values`).
+    facets: Vec<u32>,
 }
+
+/// Facet names, in the order their values are interned.
+const FACETS: [&str; 6] = ["agency", "theme", "year", "format", "disclosure", "status"];
 
 /// The in-memory index.
 #[derive(Debug, Default)]
 pub struct SearchIndex {
     entries: Vec<Option<Entry>>,
     by_slug: HashMap<String, usize>,
-    /// Term → ids of entries holding it.
-    postings: HashMap<String, Vec<u32>>,
+    /// Term → (entry id, weighted frequency), sorted by id.
+    postings: HashMap<String, Vec<(u32, f32)>>,
     free: Vec<usize>,
     total_len: f64,
     live: usize,
+    /// Interned facet values: id → (facet index, value).
+    facet_values: Vec<(usize, String)>,
+    facet_ids: HashMap<(usize, String), u32>,
 }
 
 impl SearchIndex {
@@ -195,6 +203,17 @@ impl SearchIndex {
     /// Whether the index is empty.
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    fn intern(&mut self, facet: usize, value: &str) -> u32 {
+        let key = (facet, value.to_string());
+        if let Some(id) = self.facet_ids.get(&key) {
+            return *id;
+        }
+        let id = self.facet_values.len() as u32;
+        self.facet_values.push(key.clone());
+        self.facet_ids.insert(key, id);
+        id
     }
 
     /// Adds or replaces a dataset.
@@ -229,21 +248,37 @@ impl SearchIndex {
                 self.entries.len() - 1
             }
         };
-        for term in tf.keys() {
+        for (term, f) in &tf {
             let list = self.postings.entry(term.clone()).or_default();
             // Ids are reused, so keep each posting list sorted.
-            let at = list.partition_point(|x| (*x as usize) < id);
-            list.insert(at, id as u32);
+            let at = list.partition_point(|(x, _)| (*x as usize) < id);
+            list.insert(at, (id as u32, *f));
         }
+        let mut facets = Vec::new();
+        if let Some(a) = &doc.agency {
+            facets.push(self.intern(0, a));
+        }
+        for t in &doc.themes {
+            facets.push(self.intern(1, t));
+        }
+        if let Some(y) = doc.year {
+            facets.push(self.intern(2, &y.to_string()));
+        }
+        if let Some(f) = &doc.format {
+            facets.push(self.intern(3, f));
+        }
+        facets.push(self.intern(4, &doc.disclosure));
+        facets.push(self.intern(5, &doc.status));
         self.total_len += f64::from(len);
         self.live += 1;
         self.by_slug.insert(doc.slug.clone(), id);
         let title_key = doc.title.to_lowercase();
         self.entries[id] = Some(Entry {
             doc,
-            tf,
+            terms: tf.into_iter().collect(),
             len,
             title_key,
+            facets,
         });
     }
 
@@ -255,9 +290,9 @@ impl SearchIndex {
         let Some(entry) = self.entries.get_mut(id).and_then(Option::take) else {
             return;
         };
-        for term in entry.tf.keys() {
+        for (term, _) in &entry.terms {
             if let Some(list) = self.postings.get_mut(term) {
-                if let Ok(at) = list.binary_search(&(id as u32)) {
+                if let Ok(at) = list.binary_search_by_key(&(id as u32), |(x, _)| *x) {
                     list.remove(at);
                 }
                 if list.is_empty() {
@@ -292,93 +327,60 @@ impl SearchIndex {
             w.dedup();
             w
         };
-        // Candidates: intersection of posting lists, rarest first.
-        let candidates: Vec<usize> = if words.is_empty() {
-            self.entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| e.is_some())
-                .map(|(i, _)| i)
-                .collect()
-        } else {
-            let mut lists: Vec<&Vec<u32>> = Vec::new();
-            for w in &words {
-                match self.postings.get(w) {
-                    Some(l) => lists.push(l),
-                    None => {
-                        lists.clear();
-                        break;
-                    }
-                }
-            }
-            if lists.is_empty() {
-                Vec::new()
-            } else {
-                lists.sort_by_key(|l| l.len());
-                let mut acc: Vec<u32> = lists[0].clone();
-                for l in &lists[1..] {
-                    acc.retain(|id| l.binary_search(id).is_ok());
-                    if acc.is_empty() {
-                        break;
-                    }
-                }
-                acc.into_iter().map(|i| i as usize).collect()
-            }
-        };
         let n = self.live.max(1) as f32;
-        let avg = (self.total_len / self.live.max(1) as f64) as f32;
-        let idf: Vec<f32> = words
-            .iter()
-            .map(|w| {
-                let df = self.postings.get(w).map_or(0, Vec::len) as f32;
-                ((n - df + 0.5) / (df + 0.5) + 1.0).ln()
-            })
-            .collect();
+        let avg = ((self.total_len / self.live.max(1) as f64) as f32).max(1.0);
+        // Candidates and their BM25 scores, accumulated over the posting lists
+        // into dense arrays (every word must match).
         let mut matched: Vec<(usize, f32)> = Vec::new();
-        // Facet counts borrow the documents' strings: no allocation per match.
-        let mut facets: BTreeMap<&'static str, HashMap<&str, usize>> = BTreeMap::new();
-        let mut years: HashMap<i32, usize> = HashMap::new();
-        for id in candidates {
-            let Some(e) = self.entries.get(id).and_then(Option::as_ref) else {
-                continue;
-            };
-            if !self.keep(e, q) {
-                continue;
-            }
-            let score: f32 = words
-                .iter()
-                .zip(&idf)
-                .map(|(w, idf)| {
-                    let f = e.tf.get(w).copied().unwrap_or(0.0);
-                    idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * e.len / avg.max(1.0)))
-                })
-                .sum();
-            matched.push((id, score));
-            let d = &e.doc;
-            if let Some(a) = &d.agency {
-                bump(&mut facets, "agency", a);
-            }
-            for t in &d.themes {
-                bump(&mut facets, "theme", t);
-            }
-            if let Some(f) = &d.format {
-                bump(&mut facets, "format", f);
-            }
-            bump(&mut facets, "disclosure", &d.disclosure);
-            bump(&mut facets, "status", &d.status);
-            if let Some(y) = d.year {
-                *years.entry(y).or_insert(0) += 1;
+        if words.is_empty() {
+            matched.extend(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.is_some())
+                    .map(|(i, _)| (i, 0.0)),
+            );
+        } else {
+            let lists: Option<Vec<&Vec<(u32, f32)>>> =
+                words.iter().map(|w| self.postings.get(w)).collect();
+            if let Some(lists) = lists {
+                let mut seen = vec![0u16; self.entries.len()];
+                let mut score = vec![0f32; self.entries.len()];
+                for list in &lists {
+                    let df = list.len() as f32;
+                    let idf = ((n - df + 0.5) / (df + 0.5) + 1.0).ln();
+                    for (id, f) in list.iter() {
+                        let id = *id as usize;
+                        let len = self.entries[id].as_ref().map_or(avg, |e| e.len);
+                        seen[id] += 1;
+                        score[id] += idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / avg));
+                    }
+                }
+                let need = lists.len() as u16;
+                matched.extend(
+                    seen.iter()
+                        .enumerate()
+                        .filter(|(_, c)| **c == need)
+                        .map(|(i, _)| (i, score[i])),
+                );
             }
         }
-        let mut facets: BTreeMap<&'static str, HashMap<String, usize>> = facets
-            .into_iter()
-            .map(|(k, v)| (k, v.into_iter().map(|(s, n)| (s.to_string(), n)).collect()))
-            .collect();
-        if !years.is_empty() {
-            facets.insert(
-                "year",
-                years.into_iter().map(|(y, n)| (y.to_string(), n)).collect(),
-            );
+        let filtered = q.agencies.is_some()
+            || q.theme.is_some()
+            || q.year.is_some()
+            || q.format.is_some()
+            || q.disclosure.is_some()
+            || q.status.is_some();
+        if filtered {
+            matched.retain(|(id, _)| self.entries[*id].as_ref().is_some_and(|e| self.keep(e, q)));
+        }
+        let mut counts = vec![0usize; self.facet_values.len()];
+        for (id, _) in &matched {
+            if let Some(e) = &self.entries[*id] {
+                for v in &e.facets {
+                    counts[*v as usize] += 1;
+                }
+            }
         }
         let total = matched.len();
         let entry = |id: usize| self.entries[id].as_ref();
@@ -412,32 +414,23 @@ impl SearchIndex {
             .take(q.limit)
             .filter_map(|(id, _)| entry(*id).map(|e| e.doc.summary.clone()))
             .collect();
-        let facets = facets
-            .into_iter()
-            .map(|(name, counts)| {
-                let mut v: Vec<FacetCount> = counts
-                    .into_iter()
-                    .map(|(value, count)| FacetCount { value, count })
-                    .collect();
-                v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-                (name, v)
-            })
-            .collect();
+        let mut facets: BTreeMap<&'static str, Vec<FacetCount>> = BTreeMap::new();
+        for (vid, count) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let (facet, value) = &self.facet_values[vid];
+            facets.entry(FACETS[*facet]).or_default().push(FacetCount {
+                value: value.clone(),
+                count: *count,
+            });
+        }
+        for values in facets.values_mut() {
+            values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        }
         SearchResult {
             total,
             hits,
             facets,
         }
     }
-}
-
-/// Counts one facet value.
-fn bump<'a>(
-    facets: &mut BTreeMap<&'static str, HashMap<&'a str, usize>>,
-    facet: &'static str,
-    value: &'a str,
-) {
-    *facets.entry(facet).or_default().entry(value).or_insert(0) += 1;
 }
 
 #[cfg(test)]
