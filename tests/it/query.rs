@@ -756,3 +756,56 @@ fn short(sql: &str) -> String {
         one_line
     }
 }
+
+#[tokio::test]
+async fn downloads_in_json_ndjson_and_xlsx() {
+    use calamine::{Data, Reader};
+    let server = start("").await;
+    let expected = sales_rows(0);
+
+    let body: Value = server
+        .get("/api/v1/datasets/sales/data.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["row_count"], expected.len());
+    assert_eq!(body["rows"].as_array().unwrap().len(), expected.len());
+    let r = server.get("/api/v1/datasets/sales/data.ndjson").await;
+    assert_eq!(r.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(r.text().await.unwrap().lines().count(), expected.len());
+
+    let r = server
+        .get("/api/v1/datasets/sales/versions/1/data.xlsx")
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let xlsx_etag = r.headers()["etag"].to_str().unwrap().to_string();
+    let bytes = r.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = book.worksheet_range("Sheet1").unwrap();
+    let rows: Vec<&[Data]> = range.rows().collect();
+    assert_eq!(rows.len(), expected.len() + 1, "header + every row");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header, vec!["seq", "township", "amount", "day", "note"]);
+    // Numbers stay numbers and dates dates, so a spreadsheet can sum and sort them.
+    let (seq, town, amount, day, _) = &expected[1];
+    assert_eq!(rows[2][0], Data::Float(*seq as f64));
+    assert_eq!(rows[2][1], Data::String(town.to_string()));
+    let want: f64 = amount.as_deref().unwrap().parse().unwrap();
+    assert_eq!(rows[2][2], Data::Float(want));
+    match &rows[2][3] {
+        Data::DateTime(d) => assert_eq!(d.as_datetime().unwrap().date().to_string(), *day),
+        other => panic!("day is not a date cell: {other:?}"),
+    }
+    let parquet = server
+        .get("/api/v1/datasets/sales/versions/1/data.parquet")
+        .await;
+    assert_ne!(parquet.headers()["etag"].to_str().unwrap(), xlsx_etag);
+    let r = server.get("/api/v1/datasets/sales/data.txt").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}

@@ -88,18 +88,22 @@ async fn serve(
         .clone()
         .or_else(|| v.draft_key.clone())
         .ok_or_else(|| ApiError::not_found(format!("data of version {}", v.number)))?;
+    let xlsx = file == "data.xlsx";
     let format = match file {
-        "data.parquet" => None,
+        "data.parquet" | "data.xlsx" => None,
         "data.csv" => Some(Format::Csv),
+        "data.json" => Some(Format::Json),
+        "data.ndjson" => Some(Format::Ndjson),
         other => {
             return Err(ApiError::not_found(format!(
-                "file {other:?} (use data.parquet or data.csv)"
+                "file {other:?} (use data.parquet, data.csv, data.json, data.ndjson or data.xlsx)"
             )));
         }
     };
-    let etag = match format {
-        None => format!("\"{}\"", v.sha256),
-        Some(_) => format!("\"{}-csv\"", v.sha256),
+    let etag = match (format, xlsx) {
+        (_, true) => format!("\"{}-xlsx\"", v.sha256),
+        (None, false) => format!("\"{}\"", v.sha256),
+        (Some(f), false) => format!("\"{}-{}\"", v.sha256, f.extension()),
     };
     let cache = if !v.status.is_public() {
         "private, no-store"
@@ -118,7 +122,11 @@ async fn serve(
     {
         return Ok((StatusCode::NOT_MODIFIED, base).into_response());
     }
-    let ext = if format.is_some() { "csv" } else { "parquet" };
+    let ext = match (format, xlsx) {
+        (_, true) => "xlsx",
+        (Some(f), false) => f.extension(),
+        (None, false) => "parquet",
+    };
     base.insert(
         header::CONTENT_DISPOSITION,
         header_value(&format!(
@@ -126,6 +134,9 @@ async fn serve(
             d.slug, v.number
         ))?,
     );
+    if xlsx {
+        return xlsx_response(state, &key, v, base).await;
+    }
     match format {
         None => {
             parquet_response(state, &ObjectPath::from(key), v.bytes as u64, headers, base).await
@@ -233,4 +244,124 @@ async fn csv_response(
     );
     let body = super::encoded_body(encoder, batches, || false, false)?;
     Ok((StatusCode::OK, out, body).into_response())
+}
+
+/// Most data rows a worksheet holds (Excel's limit, less the header row).
+const XLSX_MAX_ROWS: usize = 1_048_575;
+
+/// The version as an Excel workbook for people: Chinese header paths as
+/// headers, numbers as numbers, dates as dates. Built in memory, so limited to
+/// one worksheet's rows.
+async fn xlsx_response(
+    state: &AppState,
+    key: &str,
+    v: &Version,
+    mut out: HeaderMap,
+) -> Result<Response, ApiError> {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::DataType;
+    use rust_xlsxwriter::{ExcelDateTime, Format as Cell, Workbook};
+    if v.rows as usize > XLSX_MAX_ROWS {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "too_many_rows_for_xlsx",
+            format!(
+                "version {} has {} rows, more than a worksheet holds ({XLSX_MAX_ROWS}); download data.csv or data.parquet",
+                v.number, v.rows
+            ),
+        ));
+    }
+    let fail = |e: rust_xlsxwriter::XlsxError| ApiError::internal(format!("writing XLSX: {e}"));
+    let mut stream = state.engine.scan(key).await?;
+    let schema = stream.schema.clone();
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Cell::new().set_bold();
+    let date = Cell::new().set_num_format("yyyy-mm-dd");
+    for (c, f) in schema.fields().iter().enumerate() {
+        // The original header path is what the agency's readers know.
+        let header = f
+            .metadata()
+            .get("gongkai:path")
+            .and_then(|p| serde_json::from_str::<Vec<String>>(p).ok())
+            .map(|p| p.join("/"))
+            .unwrap_or_else(|| f.name().clone());
+        let header = match f.metadata().get("gongkai:unit") {
+            Some(u) => format!("{header}（{u}）"),
+            None => header,
+        };
+        sheet
+            .write_string_with_format(0, c as u16, header, &bold)
+            .map_err(fail)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    let mut row: u32 = 1;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let text: Vec<arrow::array::ArrayRef> = batch
+            .columns()
+            .iter()
+            .map(|a| arrow::compute::cast(a, &DataType::Utf8))
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?;
+        for i in 0..batch.num_rows() {
+            for (c, array) in batch.columns().iter().enumerate() {
+                if array.is_null(i) {
+                    continue;
+                }
+                let col = c as u16;
+                let as_text = text[c].as_string::<i32>().value(i);
+                match array.data_type() {
+                    DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::UInt8
+                    | DataType::UInt16
+                    | DataType::UInt32
+                    | DataType::UInt64
+                    | DataType::Float32
+                    | DataType::Float64
+                    | DataType::Decimal128(_, _)
+                    | DataType::Decimal256(_, _) => match as_text.parse::<f64>() {
+                        // Integers beyond 2^53 would lose digits as numbers.
+                        Ok(n) if n.abs() < 9.0e15 => {
+                            sheet.write_number(row, col, n).map_err(fail)?;
+                        }
+                        _ => {
+                            sheet.write_string(row, col, as_text).map_err(fail)?;
+                        }
+                    },
+                    DataType::Boolean => {
+                        sheet
+                            .write_boolean(row, col, array.as_boolean().value(i))
+                            .map_err(fail)?;
+                    }
+                    DataType::Date32 => match ExcelDateTime::parse_from_str(as_text) {
+                        Ok(d) => {
+                            sheet
+                                .write_datetime_with_format(row, col, &d, &date)
+                                .map_err(fail)?;
+                        }
+                        Err(_) => {
+                            sheet.write_string(row, col, as_text).map_err(fail)?;
+                        }
+                    },
+                    _ => {
+                        sheet.write_string(row, col, as_text).map_err(fail)?;
+                    }
+                }
+            }
+            row += 1;
+        }
+    }
+    let bytes = book.save_to_buffer().map_err(fail)?;
+    out.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    out.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Ok((StatusCode::OK, out, Body::from(bytes)).into_response())
 }
