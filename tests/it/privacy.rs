@@ -149,10 +149,24 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
         let bytes = server.get(path).await.bytes().await.unwrap();
         save(name.into(), &bytes);
     }
+    // The server's own log, after all of this: no personal data, no secrets.
+    let log = std::fs::read_to_string(server.data_dir.path().join("server.log")).unwrap();
+    assert!(
+        !log.is_empty(),
+        "the server logged nothing: the check would be empty"
+    );
+    let reviewer = server.reviewer_token().await;
+    for secret in [crate::support::ADMIN_TOKEN, reviewer.as_str()] {
+        assert!(
+            !log.contains(secret),
+            "a bearer token appears in the server log"
+        );
+    }
+    save("server.log".into(), log.as_bytes());
     let (clean, report) = scan(&shared, &artifacts);
     assert!(
         clean,
-        "personal data leaked into public artifacts:\n{report}"
+        "personal data leaked into public artifacts or logs:\n{report}"
     );
 }
 
