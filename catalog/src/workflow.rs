@@ -611,6 +611,21 @@ pub struct RedraftedVersion {
     pub report: serde_json::Value,
 }
 
+/// Refuses to change `what` of a version that is no longer being prepared
+/// (only drafts and rejected versions are).
+fn in_preparation(dataset: &Dataset, version: &Version, what: &str) -> Result<()> {
+    if matches!(
+        version.status,
+        VersionStatus::Draft | VersionStatus::Rejected
+    ) {
+        return Ok(());
+    }
+    Err(Error::State(format!(
+        "version {} of {} is {}; {what} can only change while it is a draft (or after a rejection)",
+        version.number, dataset.slug, version.status
+    )))
+}
+
 impl Catalog {
     /// Replaces the draft of a version that is still being prepared (draft or
     /// rejected), recording the redaction change (before/after, legal basis) in
@@ -640,16 +655,7 @@ impl Catalog {
         }
         let columns = serde_json::to_string(&new_columns)
             .map_err(|e| Error::Corrupt(format!("columns: {e}")))?;
-        if !matches!(
-            before.status,
-            VersionStatus::Draft | VersionStatus::Rejected
-        ) {
-            return Err(Error::State(format!(
-                "version {number} of {} is {}; redaction can only change while it is a draft \
-                 (or after a rejection)",
-                dataset.slug, before.status
-            )));
-        }
+        in_preparation(dataset, &before, "its redaction")?;
         let changed = sqlx::query(
             "UPDATE versions SET draft_key = $1, row_count = $2, byte_size = $3, sha256 = $4, \
              columns_json = $5, report_json = $6 WHERE dataset_id = $7 AND number = $8 AND status = $9",
@@ -692,16 +698,7 @@ impl Catalog {
     ) -> Result<Version> {
         let mut tx = self.pool.begin().await?;
         let before = version_in(&mut tx, dataset, number).await?;
-        if !matches!(
-            before.status,
-            VersionStatus::Draft | VersionStatus::Rejected
-        ) {
-            return Err(Error::State(format!(
-                "version {number} of {} is {}; its data dictionary can only change while it is a \
-                 draft (or after a rejection)",
-                dataset.slug, before.status
-            )));
-        }
+        in_preparation(dataset, &before, "its data dictionary")?;
         let mut columns = before.columns.clone();
         let mut changes = serde_json::Map::new();
         for (name, text) in descriptions {

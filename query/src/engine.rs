@@ -333,6 +333,14 @@ impl QueryEngine {
 
     /// The schema of a published table (cached: published files never change).
     pub async fn schema_of(self: &Arc<Self>, table: &PublishedTable) -> Result<SchemaRef> {
+        if let Some(s) = self
+            .schemas
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&table.key).cloned())
+        {
+            return Ok(s);
+        }
         let ctx = SessionContext::new_with_config_rt(Self::config()?, self.runtime_env()?);
         Ok(self.listing_table(&ctx, table).await?.schema())
     }

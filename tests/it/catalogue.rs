@@ -6,13 +6,6 @@ use crate::support::{Server, error_code};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn create(server: &Server, body: Value) {
-    let r = server.post_json("/api/v1/datasets", body.clone()).await;
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{body}: {text}");
-}
-
 async fn search(server: &Server, query: &str) -> Value {
     let r = server.get(&format!("/api/v1/datasets?{query}")).await;
     let status = r.status();
@@ -53,9 +46,7 @@ pub async fn catalogue_scenario(server: &Server) {
     server.agency("county-finance", Some("county")).await;
     server.agency("other-county", None).await;
 
-    create(
-        server,
-        json!({"slug": "relief-2024", "title": "2024年城关镇低保发放名册", "agency": "county-civil",
+    server.create_dataset_with(json!({"slug": "relief-2024", "title": "2024年城关镇低保发放名册", "agency": "county-civil",
                "description": "城关镇最低生活保障对象及发放金额",
                "title_en": "Minimum living allowance recipients 2024",
                "themes": ["social_assistance"], "keywords": ["低保", "社会救助"],
@@ -63,30 +54,30 @@ pub async fn catalogue_scenario(server: &Server) {
                "spatial": "城关镇", "index_number": "000014349/2024-00031", "produced_date": "2024-06-30"}),
     )
     .await;
-    create(
-        server,
-        json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
+    server
+        .create_dataset_with(
+            json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
                "title_en": "County department budget 2024", "themes": ["budget"],
                "temporal_start": "2024-01-01", "licence": "CC0-1.0"}),
-    )
-    .await;
-    create(
-        server,
-        json!({"slug": "budget-2023", "title": "2023年部门决算", "agency": "county-finance",
+        )
+        .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "budget-2023", "title": "2023年部门决算", "agency": "county-finance",
                "themes": ["budget"], "temporal_start": "2023-01-01"}),
-    )
-    .await;
-    create(
-        server,
-        json!({"slug": "elsewhere", "title": "外县环境监测", "agency": "other-county",
+        )
+        .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "elsewhere", "title": "外县环境监测", "agency": "other-county",
                "themes": ["environment"], "keywords": ["空气质量"]}),
-    )
-    .await;
-    create(
-        server,
-        json!({"slug": "secret-draft", "title": "未发布的低保草稿", "agency": "county-civil"}),
-    )
-    .await;
+        )
+        .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "secret-draft", "title": "未发布的低保草稿", "agency": "county-civil"}),
+        )
+        .await;
     let relief = "姓名,乡镇,金额\n张三丰,城关镇,500\n李四,城关镇,620\n"
         .as_bytes()
         .to_vec();

@@ -72,11 +72,6 @@ fn ckanapi_available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-async fn create(server: &Server, body: Value) {
-    let r = server.post_json("/api/v1/datasets", body).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-}
-
 #[tokio::test]
 async fn ckanapi_lists_searches_pages_and_reads() {
     ckan_scenario(&Server::start().await).await;
@@ -97,28 +92,28 @@ pub async fn ckan_scenario(server: &Server) {
         "科目编码,科目名称,合计\n201,一般公共服务支出,100.5\n20101,人大事务,20\n205,教育支出,300\n"
             .as_bytes()
             .to_vec();
-    create(
-        server,
-        json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
+    server
+        .create_dataset_with(
+            json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
                            "themes": ["budget"], "keywords": ["预算"]}),
-    )
-    .await;
+        )
+        .await;
     server
         .publish_file("budget-2024", "预算.csv", budget.clone())
         .await;
-    create(
-        server,
-        json!({"slug": "budget-2023", "title": "2023年部门预算", "agency": "county-finance",
+    server
+        .create_dataset_with(
+            json!({"slug": "budget-2023", "title": "2023年部门预算", "agency": "county-finance",
                            "themes": ["budget"]}),
-    )
-    .await;
+        )
+        .await;
     server.publish_file("budget-2023", "预算.csv", budget).await;
-    create(
-        server,
-        json!({"slug": "roads", "title": "道路养护项目", "agency": "county",
+    server
+        .create_dataset_with(
+            json!({"slug": "roads", "title": "道路养护项目", "agency": "county",
                            "themes": ["transport"], "keywords": ["道路"]}),
-    )
-    .await;
+        )
+        .await;
     server
         .publish_file(
             "roads",
@@ -126,11 +121,11 @@ pub async fn ckan_scenario(server: &Server) {
             "项目,金额\n东线,12\n西线,30\n".as_bytes().to_vec(),
         )
         .await;
-    create(
-        server,
-        json!({"slug": "relief", "title": "救助名单", "agency": "county-civil"}),
-    )
-    .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "relief", "title": "救助名单", "agency": "county-civil"}),
+        )
+        .await;
     server
         .publish_file(
             "relief",
@@ -147,11 +142,9 @@ pub async fn ckan_scenario(server: &Server) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
-    create(
-        server,
-        json!({"slug": "secret-draft", "title": "草稿", "agency": "county"}),
-    )
-    .await;
+    server
+        .create_dataset_with(json!({"slug": "secret-draft", "title": "草稿", "agency": "county"}))
+        .await;
     let r = server
         .upload("secret-draft", "d.csv", "a,b\n1,2\n".as_bytes().to_vec())
         .await;

@@ -10,13 +10,6 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-async fn create(server: &Server, body: Value) {
-    let r = server.post_json("/api/v1/datasets", body.clone()).await;
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    assert_eq!(status, StatusCode::CREATED, "{body}: {text}");
-}
-
 async fn fetch(server: &Server, path: &str, content_type: &str) -> Vec<u8> {
     let r = server.get(path).await;
     assert_eq!(r.status(), StatusCode::OK, "{path}");
@@ -137,9 +130,7 @@ pub async fn feeds_scenario(server: &Server) {
     server.agency("county-civil", Some("county")).await;
     server.agency("county-finance", Some("county")).await;
 
-    create(
-        server,
-        json!({"slug": "relief-2024", "title": "2024年城关镇低保发放名册", "agency": "county-civil",
+    server.create_dataset_with(json!({"slug": "relief-2024", "title": "2024年城关镇低保发放名册", "agency": "county-civil",
                "description": DESCRIPTION,
                "title_en": "Minimum living allowance recipients 2024",
                "themes": ["social_assistance", "subsidy"], "keywords": ["低保", "社会救助"],
@@ -157,13 +148,13 @@ pub async fn feeds_scenario(server: &Server) {
                 .to_vec(),
         )
         .await;
-    create(
-        server,
-        json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
+    server
+        .create_dataset_with(
+            json!({"slug": "budget-2024", "title": "2024年部门预算", "agency": "county-finance",
                "themes": ["budget"], "keywords": ["预算"], "licence": "CC0-1.0",
                "update_frequency": "annual", "temporal_start": "2024-01-01"}),
-    )
-    .await;
+        )
+        .await;
     server
         .publish_file(
             "budget-2024",
@@ -173,13 +164,13 @@ pub async fn feeds_scenario(server: &Server) {
                 .to_vec(),
         )
         .await;
-    create(
-        server,
-        json!({"slug": "on-request", "title": "征地补偿明细（依申请公开）", "agency": "county",
+    server
+        .create_dataset_with(
+            json!({"slug": "on-request", "title": "征地补偿明细（依申请公开）", "agency": "county",
                "disclosure": "on_request", "disclosure_reason": "涉及第三方权益",
                "themes": ["land"], "keywords": ["征地"]}),
-    )
-    .await;
+        )
+        .await;
     server
         .publish_file(
             "on-request",
@@ -187,12 +178,12 @@ pub async fn feeds_scenario(server: &Server) {
             "村,金额\n东村,10\n".as_bytes().to_vec(),
         )
         .await;
-    create(
-        server,
-        json!({"slug": "withdrawn-list", "title": "已撤回的名单", "agency": "county-civil",
+    server
+        .create_dataset_with(
+            json!({"slug": "withdrawn-list", "title": "已撤回的名单", "agency": "county-civil",
                "themes": ["social_assistance"]}),
-    )
-    .await;
+        )
+        .await;
     server
         .publish_file(
             "withdrawn-list",
@@ -210,11 +201,11 @@ pub async fn feeds_scenario(server: &Server) {
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     // A draft with data, and a published dataset later marked 不予公开.
-    create(
-        server,
-        json!({"slug": "secret-draft", "title": "未发布的草稿名单", "agency": "county-civil"}),
-    )
-    .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "secret-draft", "title": "未发布的草稿名单", "agency": "county-civil"}),
+        )
+        .await;
     let r = server
         .upload(
             "secret-draft",
@@ -223,11 +214,11 @@ pub async fn feeds_scenario(server: &Server) {
         )
         .await;
     assert_eq!(r.status(), StatusCode::CREATED);
-    create(
-        server,
-        json!({"slug": "internal-only", "title": "内部不予公开的数据", "agency": "county"}),
-    )
-    .await;
+    server
+        .create_dataset_with(
+            json!({"slug": "internal-only", "title": "内部不予公开的数据", "agency": "county"}),
+        )
+        .await;
     server
         .publish_file("internal-only", "i.csv", "a,b\n1,2\n".as_bytes().to_vec())
         .await;

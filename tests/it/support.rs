@@ -187,6 +187,14 @@ impl Server {
         r.json().await.expect("dataset JSON")
     }
 
+    /// Creates a dataset from a full JSON body (metadata included), asserting 201.
+    pub async fn create_dataset_with(&self, body: Value) {
+        let r = self.post_json("/api/v1/datasets", body.clone()).await;
+        let status = r.status();
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(status, StatusCode::CREATED, "{body}: {text}");
+    }
+
     pub async fn upload(&self, slug: &str, file_name: &str, bytes: Vec<u8>) -> Response {
         self.client
             .post(self.url(&format!(

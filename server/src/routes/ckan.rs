@@ -108,17 +108,6 @@ fn help(base: &str, action: &str) -> String {
     format!("{base}/api/3/action/help_show?name={action}")
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.settings.public_url {
-        return u.trim_end_matches('/').to_string();
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
-}
-
 /// Parameters from the query string and the body, as one map of JSON values.
 fn params(query: Vec<(String, String)>, headers: &HeaderMap, body: &Bytes) -> Map<String, Value> {
     let mut out = Map::new();
@@ -206,7 +195,10 @@ pub async fn action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let base = base_url(&state, &headers);
+    let base = match super::feeds::base_url(&state, &headers) {
+        Ok(base) => base,
+        Err(e) => return e.into_response(),
+    };
     let p = params(query, &headers, &body);
     let result = match name.as_str() {
         "package_list" => package_list(&state, &p).await,
