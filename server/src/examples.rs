@@ -19,6 +19,12 @@ pub struct Example {
     pub bytes: &'static [u8],
     /// Publishing agency (one of [`AGENCIES`]).
     pub agency: &'static str,
+    /// English title.
+    pub title_en: &'static str,
+    /// Theme codes (领域).
+    pub themes: &'static [&'static str],
+    /// Keywords.
+    pub keywords: &'static [&'static str],
 }
 
 /// A small agency hierarchy for the examples: (slug, name, English name, parent, kind).
@@ -62,6 +68,9 @@ pub const EXAMPLES: &[Example] = &[
         file_name: "budget_2024_gbk.csv",
         bytes: include_bytes!("../../examples/budget_2024_gbk.csv"),
         agency: "example-county-health",
+        title_en: "2024 County Health Bureau department budget expenditure",
+        themes: &["budget", "health"],
+        keywords: &["部门预算", "基本支出", "项目支出"],
     },
     Example {
         slug: "air-quality-2024-05",
@@ -70,6 +79,9 @@ pub const EXAMPLES: &[Example] = &[
         file_name: "air_quality_2024_05.xlsx",
         bytes: include_bytes!("../../examples/air_quality_2024_05.xlsx"),
         agency: "example-county-ecology",
+        title_en: "Township air quality ranking, May 2024",
+        themes: &["environment"],
+        keywords: &["空气质量", "AQI", "PM2.5"],
     },
     Example {
         slug: "procurement-results-2024",
@@ -78,6 +90,9 @@ pub const EXAMPLES: &[Example] = &[
         file_name: "procurement_results_2024.csv",
         bytes: include_bytes!("../../examples/procurement_results_2024.csv"),
         agency: "example-county-finance",
+        title_en: "2024 government procurement awards",
+        themes: &["procurement"],
+        keywords: &["政府采购", "中标", "供应商"],
     },
 ];
 
@@ -113,6 +128,12 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
                     title: ex.title.into(),
                     description: Some(ex.description.into()),
                     agency: Some(ex.agency.into()),
+                    meta: gongkai_catalog::Metadata {
+                        title_en: Some(ex.title_en.into()),
+                        themes: ex.themes.iter().map(|t| (*t).to_string()).collect(),
+                        keywords: ex.keywords.iter().map(|k| (*k).to_string()).collect(),
+                        ..Default::default()
+                    },
                     ..NewDataset::default()
                 },
                 "system",

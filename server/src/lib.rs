@@ -15,6 +15,7 @@ pub mod results;
 pub mod routes;
 pub mod settings;
 pub mod storage;
+pub mod web;
 
 pub use app::{AppState, Application, redact_url};
 pub use auth::token_expiry;

@@ -5,12 +5,14 @@
 mod support;
 
 mod authz;
+mod browser;
 mod catalogue;
 mod ckan;
 mod duckdb;
 mod errors;
 mod examples;
 mod feeds;
+mod pages;
 mod postgres;
 mod privacy;
 mod query;

@@ -105,6 +105,14 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
                 format!("/api/3/action/package_show?id={slug}"),
                 "package.json",
             ),
+            // The web pages: dataset page (preview, chart, dictionary), a
+            // later preview page and the SQL console showing every row.
+            (format!("/datasets/{slug}"), "page.html"),
+            (format!("/datasets/{slug}?page=2"), "page2.html"),
+            (
+                format!("/sql?q=SELECT%20*%20FROM%20%22{slug}%22"),
+                "console.html",
+            ),
         ] {
             let bytes = server.get(&path).await.bytes().await.unwrap();
             save(format!("{slug}.{ext}"), &bytes);
@@ -145,6 +153,8 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
             "/api/3/action/package_search?rows=1000",
             "package_search.json",
         ),
+        ("/", "home.html"),
+        ("/datasets?q=%E5%90%8D%E5%86%8C", "search.html"),
     ] {
         let bytes = server.get(path).await.bytes().await.unwrap();
         save(name.into(), &bytes);

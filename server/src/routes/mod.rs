@@ -1,12 +1,12 @@
 //! HTTP routes.
 
-mod accounts;
-mod ckan;
-mod datasets;
-mod downloads;
-mod feeds;
-mod rows;
-mod sql;
+pub(crate) mod accounts;
+pub(crate) mod ckan;
+pub(crate) mod datasets;
+pub(crate) mod downloads;
+pub(crate) mod feeds;
+pub(crate) mod rows;
+pub(crate) mod sql;
 
 pub(crate) use datasets::dataset_summary;
 
@@ -194,9 +194,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/3/action/{name}", get(ckan::action).post(ckan::action))
         .route("/api/action/{name}", get(ckan::action).post(ckan::action))
         .merge(uploads)
+        .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
         .layer(CorsLayer::permissive())
+        .layer(axum::middleware::from_fn(crate::web::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
