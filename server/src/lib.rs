@@ -8,6 +8,7 @@
 pub mod app;
 pub mod auth;
 pub mod catalogue;
+pub mod columns;
 pub mod error;
 pub mod examples;
 pub mod publishing;

@@ -78,6 +78,7 @@ where
             category: category_of(dataset),
             ..Default::default()
         },
+        &crate::columns::Overrides::new(),
         &upload_id,
     )
     .await
@@ -120,6 +121,7 @@ async fn derive_draft(
     raw: Vec<u8>,
     sheet: Option<String>,
     policy: gongkai_ingest::privacy::RedactionPolicy,
+    overrides: &crate::columns::Overrides,
     upload_id: &str,
 ) -> Result<RedraftedVersion, ApiError> {
     let name = file_name.to_string();
@@ -128,11 +130,13 @@ async fn derive_draft(
         sheet: sheet.clone(),
         ..IngestOptions::default()
     };
+    let edits = overrides.clone();
     let (ingested, parquet) = tokio::task::spawn_blocking(move || {
-        let ingested = gongkai_ingest::ingest_with_policy(&name, &raw, &options, &policy)?;
+        let mut ingested = gongkai_ingest::ingest_with_policy(&name, &raw, &options, &policy)?;
+        crate::columns::apply(&mut ingested, &edits)?;
         let parquet =
             gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
-        Ok::<_, gongkai_ingest::Error>((ingested, parquet))
+        Ok::<_, ApiError>((ingested, parquet))
     })
     .await
     .map_err(ApiError::internal)??;
@@ -164,6 +168,9 @@ async fn derive_draft(
         .collect();
     let mut report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
     report["upload"] = serde_json::json!({"sheet": sheet, "category": category.name()});
+    if !overrides.is_empty() {
+        report["column_overrides"] = serde_json::json!(overrides);
+    }
     Ok(RedraftedVersion {
         draft_key,
         rows: ingested.batch.num_rows() as i64,
@@ -239,6 +246,8 @@ pub async fn change_redaction(
     };
     let known =
         |col: &str| detected(col).is_some() || version.columns.iter().any(|c| c.name == col);
+    // The recorded policy is keyed by ingested names; choices by current names.
+    let overrides = crate::columns::recorded(&version.report);
     let mut previous: serde_json::Map<String, serde_json::Value> =
         version.report["redaction_policy"]
             .as_object()
@@ -301,15 +310,16 @@ pub async fn change_redaction(
                 ));
             }
         }
+        let original = crate::columns::original_name(&overrides, col).to_string();
         before.insert(
             col.clone(),
             previous
-                .get(col)
+                .get(&original)
                 .cloned()
                 .unwrap_or_else(|| serde_json::json!({"action": default.name()})),
         );
         previous.insert(
-            col.clone(),
+            original,
             serde_json::json!({"action": choice.action.name(), "legal_basis": legal_basis, "by": actor.user}),
         );
     }
@@ -347,6 +357,7 @@ pub async fn change_redaction(
         raw,
         sheet,
         policy,
+        &overrides,
         &uuid::Uuid::new_v4().to_string(),
     )
     .await?;
@@ -361,6 +372,128 @@ pub async fn change_redaction(
         .replace_draft(dataset, number, &draft, &actor.user, change)
         .await;
     match result {
+        Ok((v, old)) => {
+            if let Some(old) = old {
+                let _ = state.store.delete(&Path::from(old)).await;
+            }
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = state.store.delete(&Path::from(new_key)).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Renames and retypes columns of a draft (or rejected) version: the edits
+/// are merged into the version's recorded overrides and the draft is derived
+/// again from the raw upload with the recorded redaction. `changes` is keyed
+/// by the columns' current names.
+pub async fn change_columns(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    changes: &crate::columns::Overrides,
+    actor: &str,
+) -> Result<Version, ApiError> {
+    use crate::columns::{original_name, recorded};
+    let version = state.catalog.version(dataset.id, number).await?;
+    let Some(raw_key) = version.raw_key.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_state",
+            format!("the raw upload of version {number} is no longer kept; upload the file again"),
+        ));
+    };
+    let before_overrides = recorded(&version.report);
+    let mut overrides = before_overrides.clone();
+    for (current, change) in changes {
+        if !version.columns.iter().any(|c| c.name == *current) {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_column",
+                format!(
+                    "version {number} of {} has no column {current:?}",
+                    dataset.slug
+                ),
+            ));
+        }
+        let original = original_name(&before_overrides, current).to_string();
+        let entry = overrides.entry(original.clone()).or_default();
+        if let Some(n) = &change.name {
+            entry.name = (n != &original).then(|| n.clone());
+        }
+        if let Some(t) = &change.data_type {
+            crate::columns::parse_type(t)?;
+            entry.data_type = Some(t.clone());
+        }
+        if entry == &crate::columns::ColumnOverride::default() {
+            overrides.remove(&original);
+        }
+    }
+    let category = version.report["upload"]["category"]
+        .as_str()
+        .and_then(gongkai_ingest::privacy::Category::from_name)
+        .unwrap_or_else(|| category_of(dataset));
+    let mut policy = gongkai_ingest::privacy::RedactionPolicy {
+        category,
+        ..Default::default()
+    };
+    let recorded_policy = version.report["redaction_policy"].clone();
+    for (col, v) in recorded_policy.as_object().into_iter().flatten() {
+        if let Ok(a) = serde_json::from_value::<Action>(v["action"].clone()) {
+            policy.columns.insert(col.clone(), a);
+        }
+    }
+    if policy.columns.values().any(|a| *a == Action::Pseudonym) {
+        policy.pseudonym_key = Some(
+            state
+                .catalog
+                .pseudonym_key(dataset.agency.as_deref())
+                .await?,
+        );
+    }
+    let raw = state
+        .store
+        .get(&Path::from(raw_key))
+        .await?
+        .bytes()
+        .await?
+        .to_vec();
+    let sheet = version.report["upload"]["sheet"]
+        .as_str()
+        .map(str::to_string);
+    let mut draft = derive_draft(
+        state,
+        dataset,
+        &version.original_name,
+        raw,
+        sheet,
+        policy,
+        &overrides,
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .await?;
+    if !recorded_policy.is_null() {
+        draft.report["redaction_policy"] = recorded_policy;
+    }
+    // Descriptions follow their column across a rename.
+    for c in &mut draft.columns {
+        let original = original_name(&overrides, &c.name);
+        c.description = version
+            .columns
+            .iter()
+            .find(|old| original_name(&before_overrides, &old.name) == original)
+            .and_then(|old| old.description.clone());
+    }
+    let new_key = draft.draft_key.clone();
+    let change =
+        serde_json::json!({"column_edits": {"before": before_overrides, "after": overrides}});
+    match state
+        .catalog
+        .replace_draft(dataset, number, &draft, actor, change)
+        .await
+    {
         Ok((v, old)) => {
             if let Some(old) = old {
                 let _ = state.store.delete(&Path::from(old)).await;

@@ -8,6 +8,7 @@ mod authz;
 mod browser;
 mod catalogue;
 mod ckan;
+mod columns;
 mod duckdb;
 mod errors;
 mod examples;

@@ -401,6 +401,60 @@ async fn workspace_needs_a_session_and_refuses_forged_forms() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
+    // The report page's column form renames, retypes and describes a column.
+    let r = server
+        .upload(
+            "ws-subsidy",
+            "s.csv",
+            "村(社区),户数\n东关村,3\n北坡村,5\n".as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let report = client
+        .get(server.url("/agency/datasets/ws-subsidy/versions/1"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(report.contains("name=\"name.hu_shu\"") && report.contains("name=\"type.hu_shu\""));
+    let r = client
+        .post(server.url("/agency/datasets/ws-subsidy/versions/1/columns"))
+        .header("cookie", &session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name.hu_shu", "households"),
+            ("type.hu_shu", "Float64"),
+            ("description.hu_shu", "登记户数"),
+            ("name.cun_she_qu", "cun_she_qu"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        r.text().await.unwrap()
+    );
+    let v: serde_json::Value = server
+        .get_as_admin("/api/v1/datasets/ws-subsidy/versions/1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let c = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"][0] == "户数")
+        .unwrap();
+    assert_eq!(c["name"], "households");
+    assert_eq!(c["type"], "Float64");
+    assert_eq!(c["description"], "登记户数");
+
     // Logging out revokes the session.
     let r = client
         .post(server.url("/agency/logout"))

@@ -685,8 +685,11 @@ pub struct RedactionRequest {
 /// `PUT /api/v1/datasets/{slug}/versions/{n}/redaction`: change how columns are
 /// redacted; the draft is derived again from the raw upload and its report
 /// shows the new preview.
-/// `PATCH …/versions/{n}/columns` `{"columns": {"name": {"description": "…"}}}`:
-/// describes columns in the data dictionary of a draft (editors).
+/// `PATCH …/versions/{n}/columns`
+/// `{"columns": {"name": {"description"?: "…", "name"?: "new_name", "type"?: "text"}}}`:
+/// describes, renames and retypes columns of a draft (editors). Renaming or
+/// retyping derives the draft again from the raw upload; a type that some
+/// value cannot take is refused with the rows that do not fit.
 pub async fn describe_columns(
     State(state): State<AppState>,
     Signed(p): Signed,
@@ -694,18 +697,60 @@ pub async fn describe_columns(
     body: Result<Json<ColumnsRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(req) = body?;
-    let d = dataset_for(&state, &slug, &p, Principal::can_edit, "describing columns").await?;
-    let descriptions = req
+    let d = dataset_for(&state, &slug, &p, Principal::can_edit, "editing columns").await?;
+    let edits: crate::columns::Overrides = req
+        .columns
+        .iter()
+        .filter(|(_, c)| c.name.is_some() || c.data_type.is_some())
+        .map(|(name, c)| {
+            (
+                name.clone(),
+                crate::columns::ColumnOverride {
+                    name: c.name.clone(),
+                    data_type: c.data_type.clone(),
+                },
+            )
+        })
+        .collect();
+    let mut v = None;
+    if !edits.is_empty() {
+        let current = state.catalog.version(d.id, number).await?;
+        if !matches!(
+            current.status,
+            gongkai_catalog::VersionStatus::Draft | gongkai_catalog::VersionStatus::Rejected
+        ) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_state",
+                format!(
+                    "version {number} is {:?}: only drafts and rejected versions can change columns",
+                    current.status
+                ),
+            ));
+        }
+        v = Some(publishing::change_columns(&state, &d, number, &edits, &p.user).await?);
+    }
+    // Descriptions use the columns' names after this request's renames.
+    let descriptions: std::collections::BTreeMap<String, Option<String>> = req
         .columns
         .into_iter()
-        .map(|(name, c)| (name, c.description))
+        .filter_map(|(name, c)| {
+            let name = c.name.unwrap_or(name);
+            c.description.map(|d| (name, d))
+        })
         .collect();
-    let v = state
-        .catalog
-        .describe_columns(&d, number, &descriptions, &p.user)
-        .await?;
+    if !descriptions.is_empty() || v.is_none() {
+        v = Some(
+            state
+                .catalog
+                .describe_columns(&d, number, &descriptions, &p.user)
+                .await?,
+        );
+    }
+    let v = v.ok_or_else(|| ApiError::internal("no version after a column edit"))?;
     let mut out = version_summary(&v, true);
     out["columns"] = json!(v.columns);
+    out["report"] = v.report.clone();
     Ok(Json(out))
 }
 
@@ -716,11 +761,24 @@ pub struct ColumnsRequest {
     columns: std::collections::BTreeMap<String, ColumnEdit>,
 }
 
-/// What can be said about one column.
+/// What can be changed about one column.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnEdit {
-    description: Option<String>,
+    /// Absent: unchanged; null: cleared.
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    /// New ASCII snake_case name.
+    #[serde(default)]
+    name: Option<String>,
+    /// New type.
+    #[serde(default, rename = "type")]
+    data_type: Option<String>,
+}
+
+/// Deserializes a field that is present (possibly null) as `Some(…)`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 pub async fn redaction(

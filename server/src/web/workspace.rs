@@ -1044,8 +1044,22 @@ async fn render_version(
                                 @let personal = !c["pii"].is_null();
                                 tr {
                                     td { (column_label(c)) }
-                                    td { code { (name) } }
-                                    td { (text(&c["type"])) }
+                                    td {
+                                        @if editable && can_edit {
+                                            input type="text" name=(format!("name.{name}")) value=(name) pattern="[a-z_][a-z0-9_]*" aria-label=(format!("{} {}", ctx.t("字段名", "Field name"), column_label(c)));
+                                        } @else { code { (name) } }
+                                    }
+                                    td {
+                                        @if editable && can_edit && !personal {
+                                            @let current = text(&c["type"]);
+                                            select name=(format!("type.{name}")) aria-label=(format!("{} {}", ctx.t("类型", "Type of"), column_label(c))) {
+                                                option value=(current) selected { (current) }
+                                                @for (t, zh, en) in TYPES {
+                                                    @if t != current { option value=(t) { (ctx.t(zh, en)) " (" (t) ")" } }
+                                                }
+                                            }
+                                        } @else { (text(&c["type"])) }
+                                    }
                                     td { (text(&c["unit"])) }
                                     td.num { (rc.map(|r| text(&r["nulls"])).unwrap_or_default()) }
                                     td { @if personal { span.muted { (ctx.t("（个人信息，不显示）", "(personal, not shown)")) } }
@@ -1225,7 +1239,21 @@ fn beijing_time(local: &str) -> String {
     format!("{with_seconds}+08:00")
 }
 
-/// Saves descriptions and redaction choices from the columns form.
+/// Types a column can be changed to in the form.
+const TYPES: [(&str, &str, &str); 6] = [
+    ("Utf8", "文本", "text"),
+    ("Int64", "整数", "integer"),
+    (
+        "Decimal128(18, 2)",
+        "金额（两位小数）",
+        "decimal (2 places)",
+    ),
+    ("Float64", "小数", "number"),
+    ("Date32", "日期", "date"),
+    ("Boolean", "是/否", "yes/no"),
+];
+
+/// Saves names, types, descriptions and redaction choices from the columns form.
 async fn save_columns(
     state: &AppState,
     p: &Principal,
@@ -1247,6 +1275,21 @@ async fn save_columns(
                 && !(text.is_empty() && c.description.is_none())
             {
                 descriptions.insert(c.name.clone(), json!({"description": text}));
+            }
+        }
+        let mut edit = serde_json::Map::new();
+        if let Some(n) = field(form, &format!("name.{}", c.name)).filter(|n| *n != c.name) {
+            edit.insert("name".into(), json!(n));
+        }
+        if let Some(t) = field(form, &format!("type.{}", c.name)).filter(|t| *t != c.data_type) {
+            edit.insert("type".into(), json!(t));
+        }
+        if !edit.is_empty() {
+            let entry = descriptions
+                .entry(c.name.clone())
+                .or_insert_with(|| json!({}));
+            if let Some(o) = entry.as_object_mut() {
+                o.extend(edit);
             }
         }
         if let Some(action) = field(form, &format!("action.{}", c.name))
