@@ -377,28 +377,35 @@ impl Catalog {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        let failure = match &row {
-            None => {
+        let (hash, disabled): (Option<String>, bool) = match &row {
+            None => (None, false),
+            Some(r) => (
+                r.try_get("password_hash")?,
+                r.try_get::<Option<String>, _>("disabled_at")?.is_some(),
+            ),
+        };
+        let known = row.is_some();
+        let password = password.to_string();
+        // Argon2 takes tens of milliseconds of CPU: not on an async worker.
+        let failure = tokio::task::spawn_blocking(move || {
+            if !known {
                 // Spend the same time as a real check, so timing does not tell
                 // which user names exist.
                 static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
                 let dummy = DUMMY
                     .get_or_init(|| hash_password("gongkai timing equaliser").unwrap_or_default());
-                let _ = verify_password(password, dummy);
+                let _ = verify_password(&password, dummy);
                 Some("unknown user")
+            } else if disabled {
+                Some("account disabled")
+            } else if !hash.is_some_and(|h| verify_password(&password, &h)) {
+                Some("wrong password")
+            } else {
+                None
             }
-            Some(r) => {
-                let hash: Option<String> = r.try_get("password_hash")?;
-                let disabled: Option<String> = r.try_get("disabled_at")?;
-                if disabled.is_some() {
-                    Some("account disabled")
-                } else if !hash.is_some_and(|h| verify_password(password, &h)) {
-                    Some("wrong password")
-                } else {
-                    None
-                }
-            }
-        };
+        })
+        .await
+        .map_err(|e| Error::Corrupt(format!("password check failed: {e}")))?;
         let mut tx = self.pool.begin().await?;
         let (action, details) = match failure {
             Some(reason) => (

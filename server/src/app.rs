@@ -28,6 +28,8 @@ pub struct AppState {
     pub results: Arc<crate::results::ResultCache>,
     /// Full-text search over the public catalogue.
     pub search: Arc<std::sync::RwLock<gongkai_catalog::search::SearchIndex>>,
+    /// Per-client request quotas and login throttling.
+    pub limiter: Arc<crate::ratelimit::Limiter>,
 }
 
 impl AppState {
@@ -68,7 +70,9 @@ impl AppState {
                     .with_context(|| format!("parsing the calendar {}", path.display()))?
             }
         };
+        let limiter = Arc::new(crate::ratelimit::Limiter::new(&settings.rate_limit));
         Ok(AppState {
+            limiter,
             catalog,
             store,
             engine,
@@ -135,6 +139,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = routes::router(self.state.clone());
         let scheduler = tokio::spawn(publishing::run_scheduler(self.state.clone()));
+        let sweeper = tokio::spawn(crate::gc::run_periodically(self.state.clone()));
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -142,6 +147,7 @@ impl Application {
         .with_graceful_shutdown(shutdown_signal())
         .await;
         scheduler.abort();
+        sweeper.abort();
         served?;
         self.state.catalog.close().await;
         Ok(())

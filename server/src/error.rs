@@ -68,6 +68,12 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        // 429: `Retry-After` from `details.retry_after_secs` when known, else 1 s.
+        let retry_after = self
+            .details
+            .as_ref()
+            .and_then(|d| d["retry_after_secs"].as_u64())
+            .unwrap_or(1);
         let mut body = json!({"error": {"code": self.code, "message": self.message}});
         if let Some(d) = self.details {
             body["error"]["details"] = d;
@@ -76,7 +82,7 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::TOO_MANY_REQUESTS {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
+                axum::http::HeaderValue::from(retry_after),
             );
         }
         response

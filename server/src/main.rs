@@ -64,6 +64,21 @@ enum Command {
         #[command(flatten)]
         target: StoreArgs,
     },
+    /// Delete stored objects no catalogue row references (left by crashes or
+    /// failed uploads); `serve` also does this every six hours.
+    Gc {
+        /// Only report what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep unreferenced objects younger than this many minutes (uploads in flight).
+        #[arg(long, default_value_t = 60)]
+        grace_minutes: u64,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        target: StoreArgs,
+    },
     /// Manage agencies (机构).
     Agency {
         #[command(subcommand)]
@@ -273,6 +288,15 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Gc {
+            dry_run,
+            grace_minutes,
+            json,
+            target,
+        } => {
+            init_tracing();
+            tokio::runtime::Runtime::new()?.block_on(gc(dry_run, grace_minutes, json, target))
+        }
         Command::Agency { command } => {
             init_tracing();
             tokio::runtime::Runtime::new()?.block_on(agency(command))
@@ -318,6 +342,39 @@ async fn open_catalog(target: &StoreArgs) -> anyhow::Result<(gongkai_catalog::Ca
             )
         })?;
     Ok((catalog, settings))
+}
+
+async fn gc(
+    dry_run: bool,
+    grace_minutes: u64,
+    json: bool,
+    target: StoreArgs,
+) -> anyhow::Result<()> {
+    let settings = Settings::load(&overrides(&target))?;
+    let state = gongkai_server::AppState::open(settings).await?;
+    let grace = std::time::Duration::from_secs(grace_minutes.saturating_mul(60));
+    let sweep = gongkai_server::gc::sweep(&state, grace, dry_run)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&sweep)?);
+    } else {
+        println!(
+            "gongkai gc: {} object(s), {} referenced, {} unreferenced {} ({} bytes), {} younger than {grace_minutes} min kept",
+            sweep.objects,
+            sweep.referenced,
+            sweep.deleted.len(),
+            if dry_run {
+                "would be deleted"
+            } else {
+                "deleted"
+            },
+            sweep.deleted_bytes,
+            sweep.young
+        );
+    }
+    state.catalog.close().await;
+    Ok(())
 }
 
 async fn audit(withdraw: bool, json: bool, target: StoreArgs) -> anyhow::Result<bool> {

@@ -65,6 +65,45 @@ impl Default for QuerySettings {
     }
 }
 
+/// Per-client request quotas and login throttling (see `crate::ratelimit`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Request quotas on (`false`: no request is ever refused for its rate;
+    /// login throttling has its own switch, `login_per_minute = 0`).
+    pub enabled: bool,
+    /// Requests per minute of an anonymous client (per IP address, per /64 for IPv6).
+    pub anonymous_per_minute: u32,
+    /// Requests an anonymous client may make at once (its bucket size).
+    pub burst: u32,
+    /// Requests per minute of a client with an API token or a web session.
+    pub token_per_minute: u32,
+    /// Requests a token or session client may make at once.
+    pub token_burst: u32,
+    /// Failed logins per minute per client address and per user name (0: off).
+    pub login_per_minute: u32,
+    /// Count requests against the address a reverse proxy appended to
+    /// `X-Forwarded-For` (its last entry) instead of the peer address.
+    pub trust_forwarded_for: bool,
+    /// Most clients tracked at once (bounds the limiter's memory).
+    pub max_clients: usize,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        RateLimitSettings {
+            enabled: true,
+            anonymous_per_minute: 600,
+            burst: 100,
+            token_per_minute: 3000,
+            token_burst: 500,
+            login_per_minute: 10,
+            trust_forwarded_for: false,
+            max_clients: 100_000,
+        }
+    }
+}
+
 /// What happens to a raw upload once its version is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -99,6 +138,8 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Query limits.
     pub query: QuerySettings,
+    /// Request quotas and login throttling.
+    pub rate_limit: RateLimitSettings,
     /// Working-day calendar file (TOML `holidays`/`workdays` lists); default: built-in China 2025–2026.
     pub calendar_file: Option<PathBuf>,
     /// How often scheduled publications are checked, in seconds.
@@ -122,6 +163,7 @@ impl Default for Settings {
             raw_retention: RawRetention::UntilPublished,
             public_url: None,
             query: QuerySettings::default(),
+            rate_limit: RateLimitSettings::default(),
             calendar_file: None,
             scheduler_interval_secs: 30,
             session_hours: 12,

@@ -414,7 +414,16 @@ async fn fixture(
 
 #[tokio::test]
 async fn authorization_matrix_has_no_unauthorised_success() {
-    let server = Server::start().await;
+    // Hundreds of calls in seconds, mostly with one token: above the default quotas.
+    let server = Server::start_with(crate::support::Options {
+        config: Some(
+            "[rate_limit]\nanonymous_per_minute = 100000\nburst = 100000\n\
+             token_per_minute = 100000\ntoken_burst = 100000\n"
+                .into(),
+        ),
+        ..Default::default()
+    })
+    .await;
     server.agency("dept", None).await;
     server.agency("other-dept", None).await;
     for (name, role, agency) in [

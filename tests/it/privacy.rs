@@ -54,7 +54,12 @@ async fn published_corpus_scans_clean_and_raw_files_do_not() {
         "pii_scan.py found nothing in the raw corpus:\n{report}"
     );
 
-    let server = Server::start().await;
+    // Every artifact of every file, fetched at once: above the default quota.
+    let server = Server::start_with(crate::support::Options {
+        config: Some("[rate_limit]\nanonymous_per_minute = 100000\nburst = 100000\n".into()),
+        ..Default::default()
+    })
+    .await;
     let out = tempfile::tempdir().unwrap();
     let mut artifacts = Vec::new();
     let mut save = |name: String, bytes: &[u8]| {

@@ -26,11 +26,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let addr = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
+        // The address the rate limiter counted (honours `trust_forwarded_for`).
+        let addr = match parts.extensions.get::<crate::ratelimit::ClientIp>() {
+            Some(ip) => ip.0.to_string(),
+            None => parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        };
         Ok(ClientAddr(addr))
     }
 }
@@ -51,6 +55,8 @@ pub async fn login(
     body: Result<Json<Login>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(l) = body?;
+    // Counted before the password is checked; only failures stay counted.
+    let attempt = state.limiter.login_attempt(&client, &l.user)?;
     let Some(user) = state.catalog.login(&l.user, &l.password, &client).await? else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -58,6 +64,7 @@ pub async fn login(
             "用户名或密码错误 / wrong user name or password",
         ));
     };
+    attempt.succeeded();
     let token = gongkai_catalog::token::generate();
     let expires = chrono::Utc::now() + chrono::Duration::hours(state.settings.session_hours.max(1));
     state

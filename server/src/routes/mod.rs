@@ -197,6 +197,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::ratelimit::limit,
+        ))
         .layer(CorsLayer::permissive())
         .layer(axum::middleware::from_fn(crate::web::security_headers))
         .layer(TraceLayer::new_for_http())

@@ -41,6 +41,7 @@ fn parse_form(body: &Bytes) -> Form {
 }
 
 /// The signed-in user, or a redirect to the login page.
+#[allow(clippy::result_large_err)] // the redirect is returned straight to axum
 fn signed_in(ctx: &Ctx) -> Result<Principal, Response> {
     ctx.user.clone().ok_or_else(|| {
         let next = url::form_urlencoded::Serializer::new(String::new())
@@ -181,6 +182,15 @@ pub async fn login(
                 login_form(&ctx, &next, &user, Some(&message)),
             ));
             *r.status_mut() = e.status;
+            // Throttled (429): say when to try again, as the API does.
+            if let Some(secs) = e
+                .details
+                .as_ref()
+                .and_then(|d| d["retry_after_secs"].as_u64())
+            {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
             return r;
         }
     };

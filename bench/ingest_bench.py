@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Ingest throughput (issue #3): `gongkai convert` against DuckDB for CSV → Parquet
+and against pandas + openpyxl + pyarrow for XLSX → Parquet, same files, same run.
+
+Targets: ≥ 1.0× DuckDB's throughput for CSV, ≥ 20× pandas' for XLSX.
+Each tool runs in its own process (so peak RSS is its own); wall time is
+measured around the process, the best of RUNS runs.
+Environment: CSV_ROWS (1000000), XLSX_ROWS (100000), RUNS (3), GONGKAI_BIN, OUT.
+"""
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+CSV_ROWS = int(os.environ.get("CSV_ROWS", "1000000"))
+XLSX_ROWS = int(os.environ.get("XLSX_ROWS", "100000"))
+RUNS = int(os.environ.get("RUNS", "3"))
+BIN = os.environ["GONGKAI_BIN"]
+OUT = os.environ.get("OUT", "/tmp")
+
+TOWNS = ["城关镇", "石墙镇", "大束镇", "香城镇", "邵庄镇", "黄楼街道"]
+WAYS = ["公开招标", "竞争性磋商", "询价", "单一来源"]
+HEADER = ["项目编号", "乡镇", "采购方式", "供应商", "中标金额(万元)", "公告日期"]
+
+
+def rows(n):
+    rnd = random.Random(7)
+    for i in range(n):
+        yield [
+            f"ZFCG-{i:08d}",
+            rnd.choice(TOWNS),
+            rnd.choice(WAYS),
+            f"供应商{rnd.randint(1, 5000)}有限公司",
+            f"{rnd.randint(100, 9000000) / 100:.2f}",
+            f"2024-{rnd.randint(1, 12):02d}-{rnd.randint(1, 28):02d}",
+        ]
+
+
+def write_csv(path, n):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(",".join(HEADER) + "\n")
+        for r in rows(n):
+            f.write(",".join(r) + "\n")
+
+
+def write_xlsx(path, n):
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(path, {"constant_memory": True})
+    ws = wb.add_worksheet("采购结果")
+    ws.write_row(0, 0, HEADER)
+    for i, r in enumerate(rows(n), start=1):
+        ws.write_row(i, 0, r[:4])
+        ws.write_number(i, 4, float(r[4]))
+        ws.write_string(i, 5, r[5])
+    wb.close()
+
+
+def timed(cmd):
+    """Best wall time of RUNS runs and the largest child peak RSS (MiB)."""
+    best = None
+    peak = 0
+    for _ in range(RUNS):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t = time.perf_counter()
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+        if p.returncode != 0:
+            sys.exit(f"{cmd[0]} failed: {p.stderr[-2000:]}")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        peak = max(peak, after // 1024, before // 1024)
+        best = elapsed if best is None else min(best, elapsed)
+    return best, peak
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="gongkai-ingest-bench.")
+    csv_path = os.path.join(work, "procurement.csv")
+    xlsx_path = os.path.join(work, "procurement.xlsx")
+    print(f"== generating {CSV_ROWS} CSV rows and {XLSX_ROWS} XLSX rows in {work}")
+    write_csv(csv_path, CSV_ROWS)
+    write_xlsx(xlsx_path, XLSX_ROWS)
+    csv_mb = os.path.getsize(csv_path) / 1e6
+    xlsx_mb = os.path.getsize(xlsx_path) / 1e6
+    out = os.path.join(work, "out.parquet")
+    py = sys.executable
+    duckdb = [py, "-c", (
+        "import duckdb,sys; duckdb.sql(\"COPY (SELECT * FROM read_csv_auto('%s')) TO '%s' (FORMAT parquet)\")"
+        % (csv_path, out))]
+    pandas = [py, "-c", (
+        "import pandas as pd; pd.read_excel('%s', engine='openpyxl').to_parquet('%s', engine='pyarrow')"
+        % (xlsx_path, out))]
+    results = {}
+    for name, cmd, mb in [
+        ("gongkai_csv", [BIN, "convert", csv_path, out], csv_mb),
+        ("duckdb_csv", duckdb, csv_mb),
+        ("gongkai_xlsx", [BIN, "convert", xlsx_path, out], xlsx_mb),
+        ("pandas_xlsx", pandas, xlsx_mb),
+    ]:
+        secs, rss = timed(cmd)
+        results[name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 2), "peak_rss_mib": rss, "input_mb": round(mb, 1)}
+        print(f"{name:14s} {secs:8.2f} s  {mb / secs:8.2f} MB/s  peak RSS {rss} MiB  ({mb:.1f} MB)")
+    csv_ratio = results["duckdb_csv"]["seconds"] / results["gongkai_csv"]["seconds"]
+    xlsx_ratio = results["pandas_xlsx"]["seconds"] / results["gongkai_xlsx"]["seconds"]
+    print(f"CSV:  Gongkai throughput = {csv_ratio:.2f}× DuckDB's (target ≥ 1.0)")
+    print(f"XLSX: Gongkai throughput = {xlsx_ratio:.2f}× pandas' (target ≥ 20)")
+    results["ratios"] = {"csv_vs_duckdb": round(csv_ratio, 3), "xlsx_vs_pandas": round(xlsx_ratio, 3)}
+    with open(os.path.join(OUT, "gongkai-ingest-bench.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"wrote {OUT}/gongkai-ingest-bench.json")
+
+
+if __name__ == "__main__":
+    main()
