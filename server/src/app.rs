@@ -136,19 +136,74 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish.
+    ///
+    /// Connections are served by hyper with a timer, so a client must send
+    /// its request head within `header_timeout_secs` (slow-header clients
+    /// cannot hold connections), and request bodies that stall for
+    /// `body_idle_timeout_secs` are abandoned (see the router). Shutdown waits
+    /// up to `shutdown_grace_secs` for requests in flight.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+        use hyper_util::server::conn::auto;
+        use tower::ServiceExt;
+
         let router = routes::router(self.state.clone());
         let scheduler = tokio::spawn(publishing::run_scheduler(self.state.clone()));
         let sweeper = tokio::spawn(crate::gc::run_periodically(self.state.clone()));
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(Duration::from_secs(
+                self.state.settings.header_timeout_secs.max(1),
+            ));
+        builder.http2().timer(TokioTimer::new());
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait, then go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = &mut shutdown => break,
+            };
+            let router = router.clone();
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    router.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+            });
+        }
+        // Stop accepting (the listener is dropped), let requests in flight finish.
+        drop(self.listener);
+        let grace = Duration::from_secs(self.state.settings.shutdown_grace_secs);
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("requests still running after the shutdown grace period were cut off");
+        }
         scheduler.abort();
         sweeper.abort();
-        served?;
         self.state.catalog.close().await;
         Ok(())
     }

@@ -148,6 +148,12 @@ pub struct Settings {
     pub session_hours: i64,
     /// Default lifetime of API tokens, in days (0: no expiry).
     pub token_days: i64,
+    /// Seconds a client has to send a request's head (slow-header clients are cut off).
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may stall between two pieces before it is abandoned.
+    pub body_idle_timeout_secs: u64,
+    /// Seconds a shutdown waits for requests in flight before closing them.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for Settings {
@@ -168,6 +174,9 @@ impl Default for Settings {
             scheduler_interval_secs: 30,
             session_hours: 12,
             token_days: 365,
+            header_timeout_secs: 20,
+            body_idle_timeout_secs: 60,
+            shutdown_grace_secs: 120,
         }
     }
 }

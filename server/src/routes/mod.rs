@@ -197,6 +197,10 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::web::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(1 << 20))
+        // A body that stalls (slow or stuck client) is abandoned.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(state.settings.body_idle_timeout_secs.max(1)),
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::ratelimit::limit,
