@@ -5,9 +5,10 @@
 //! `人员经费`/`公用经费`), a totals row (`合计`) first or last, blank rows and
 //! footnotes (`注：…`, `制表人：…`) below. This module finds each part.
 
-use crate::read::{Cell, Sheet};
+use crate::read::{Cell, Merge, Sheet};
 use crate::text::{compact, normalize, parse_date, parse_number, unit_line};
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Where the parts of a table are, as 0-based row indices in the sheet as stored.
 #[derive(Debug, Clone, Serialize)]
@@ -96,15 +97,16 @@ fn is_numeric(cell: &Cell) -> bool {
     }
 }
 
+/// Counts of one row, kept for every row (so kept small); the texts behind
+/// them are recomputed by [`row_texts`] for the few rows that need them.
+#[derive(Clone, Copy)]
 struct RowStats {
-    distinct: usize,
-    numeric: usize,
-    filled: usize,
-    texts: Vec<String>,
+    distinct: u32,
+    numeric: u32,
+    filled: u32,
 }
 
 fn stats(row: &[Cell]) -> RowStats {
-    let mut texts: Vec<String> = Vec::new();
     let mut numeric = 0;
     let mut filled = 0;
     for cell in row {
@@ -115,30 +117,79 @@ fn stats(row: &[Cell]) -> RowStats {
         if is_numeric(cell) {
             numeric += 1;
         }
-        let t = normalize(&cell.display());
-        if !texts.contains(&t) {
-            texts.push(t);
-        }
     }
+    let distinct = if filled == 0 { 0 } else { row_texts(row).len() };
     RowStats {
-        distinct: texts.len(),
+        distinct: distinct as u32,
         numeric,
         filled,
-        texts,
     }
 }
 
-/// Copies each merged region's value into all its cells; returns the grid and
-/// for each row whether it holds a horizontal merge.
-fn expand_merges(sheet: &Sheet) -> (Vec<Vec<Cell>>, Vec<bool>) {
-    let mut rows = sheet.rows.clone();
-    let mut horizontal = vec![false; rows.len()];
-    for m in &sheet.merges {
-        let value = cell_at(&rows, m.start.0, m.start.1).clone();
-        // Guard against absurd regions from corrupt files.
-        if m.end.0 >= rows.len() || m.end.1 > m.start.1 + 10_000 {
+/// The distinct normalised texts of a row's filled cells, in order.
+fn row_texts(row: &[Cell]) -> Vec<String> {
+    let mut texts: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for cell in row {
+        if cell.is_blank() {
             continue;
         }
+        let t = normalize(&cell.display());
+        if seen.insert(t.clone()) {
+            texts.push(t);
+        }
+    }
+    texts
+}
+
+/// Merged regions larger than this are ignored: real header and category
+/// merges are far smaller, and expanding a sheet-sized merge would copy one
+/// value into every cell of the sheet.
+const MAX_MERGE_CELLS: usize = 1_000_000;
+
+/// Bytes all expanded merges of a sheet may add (cells and copies of their
+/// value's text); merges beyond are ignored. A merge copies its value into
+/// every cell, so a long value over a large region would otherwise cost
+/// region × value length.
+const MAX_MERGE_EXPANSION_BYTES: usize = 256 << 20;
+
+/// Copies each merged region's value into all its cells; returns the grid and
+/// for each row whether it holds a horizontal merge. Without merges the
+/// sheet's rows are borrowed, not copied.
+fn expand_merges(sheet: &Sheet) -> (Cow<'_, [Vec<Cell>]>, Vec<bool>) {
+    let mut horizontal = vec![false; sheet.rows.len()];
+    let mut spent = 0usize;
+    let usable: Vec<&Merge> = sheet
+        .merges
+        .iter()
+        .filter(|m| {
+            // Guard against absurd regions from corrupt or hostile files.
+            if m.end.0 >= sheet.rows.len()
+                || m.end.1 > m.start.1 + 10_000
+                || m.end.0 < m.start.0
+                || m.end.1 < m.start.1
+            {
+                return false;
+            }
+            let area = (m.end.0 - m.start.0 + 1).saturating_mul(m.end.1 - m.start.1 + 1);
+            let text = match cell_at(&sheet.rows, m.start.0, m.start.1) {
+                Cell::Text(t) | Cell::Error(t) => t.len(),
+                _ => 0,
+            };
+            let cost = area.saturating_mul(std::mem::size_of::<Cell>() + text);
+            if area > MAX_MERGE_CELLS || spent.saturating_add(cost) > MAX_MERGE_EXPANSION_BYTES {
+                return false;
+            }
+            spent += cost;
+            true
+        })
+        .collect();
+    if usable.is_empty() {
+        return (Cow::Borrowed(&sheet.rows), horizontal);
+    }
+    let mut rows = sheet.rows.clone();
+    for m in usable {
+        let value = cell_at(&rows, m.start.0, m.start.1).clone();
         for r in m.start.0..=m.end.0 {
             if m.end.1 > m.start.1 {
                 horizontal[r] = true;
@@ -152,12 +203,13 @@ fn expand_merges(sheet: &Sheet) -> (Vec<Vec<Cell>>, Vec<bool>) {
             }
         }
     }
-    (rows, horizontal)
+    (Cow::Owned(rows), horizontal)
 }
 
 /// Finds the table in a sheet; `None` when the sheet holds no table.
 pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let (rows, horizontal_merge) = expand_merges(sheet);
+    let rows: &[Vec<Cell>] = &rows;
     let stats: Vec<RowStats> = rows.iter().map(|r| stats(r)).collect();
     let width = stats.iter().map(|s| s.distinct).max().unwrap_or(0);
     if width == 0 {
@@ -177,10 +229,11 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
             r += 1;
             continue;
         }
-        let unit_here = s.texts.iter().find_map(|t| unit_line(t));
+        let texts = row_texts(&rows[r]);
+        let unit_here = texts.iter().find_map(|t| unit_line(t));
         if let Some(u) = unit_here.filter(|_| !wide(s) || s.distinct <= 3) {
             unit = Some(u);
-            for t in &s.texts {
+            for t in &texts {
                 if unit_line(t).is_none() {
                     preamble.push((r, t.clone()));
                 }
@@ -195,9 +248,9 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
             break;
         }
         if title.is_empty() && s.distinct == 1 && preamble.is_empty() {
-            title.push(s.texts[0].clone());
+            title.push(texts[0].clone());
         } else {
-            preamble.push((r, s.texts.join(" ")));
+            preamble.push((r, texts.join(" ")));
         }
         r += 1;
     }
@@ -209,7 +262,9 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let h0 = r;
     let headerless = stats[h0].numeric * 2 > stats[h0].filled
         && stats.get(h0 + 1).is_some_and(|n| n.numeric * 2 > n.filled);
-    let mut grid = rows.clone();
+    // Header rows are edited (group headers filled rightwards) in a copy of
+    // the few rows they can span, not of the whole sheet.
+    let mut grid: Vec<Vec<Cell>> = rows[h0..(h0 + 6).min(rows.len())].to_vec();
     let mut h1 = h0;
     if !headerless {
         while h1 + 1 < rows.len() && h1 - h0 < 4 {
@@ -219,19 +274,20 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
             if ns.filled == 0 || ns.numeric > 0 {
                 break;
             }
+            let (gh, gn) = (h1 - h0, next - h0);
+            let first_filled = (0..ncols)
+                .find(|&l| !cell_at(&grid, gh, l).is_blank())
+                .unwrap_or(ncols);
             let spans = (0..ncols).any(|c| {
-                let here = cell_at(&grid, h1, c);
-                let right = cell_at(&grid, h1, c + 1);
-                let below = cell_at(&grid, next, c);
-                (!here.is_blank() && here == right && !cell_at(&grid, next, c + 1).is_blank())
-                    || (here.is_blank()
-                        && !below.is_blank()
-                        && (0..c).any(|l| !cell_at(&grid, h1, l).is_blank()))
+                let here = cell_at(&grid, gh, c);
+                let right = cell_at(&grid, gh, c + 1);
+                let below = cell_at(&grid, gn, c);
+                (!here.is_blank() && here == right && !cell_at(&grid, gn, c + 1).is_blank())
+                    || (here.is_blank() && !below.is_blank() && first_filled < c)
             }) || horizontal_merge.get(h1).copied().unwrap_or(false);
             let has_gaps = ns.filled < stats[h1].filled
-                || (0..ncols).any(|c| {
-                    !cell_at(&grid, h1, c).is_blank() && cell_at(&grid, next, c).is_blank()
-                });
+                || (0..ncols)
+                    .any(|c| !cell_at(&grid, gh, c).is_blank() && cell_at(&grid, gn, c).is_blank());
             // Merged cells make the continuation row look complete once expanded.
             let merged_down = sheet
                 .merges
@@ -242,13 +298,13 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
             }
             // Fill group headers rightwards over their sub-columns (CSV has no merges).
             for c in 1..ncols {
-                if cell_at(&grid, h1, c).is_blank()
-                    && !cell_at(&grid, h1, c - 1).is_blank()
-                    && !cell_at(&grid, next, c).is_blank()
-                    && !cell_at(&grid, next, c - 1).is_blank()
+                if cell_at(&grid, gh, c).is_blank()
+                    && !cell_at(&grid, gh, c - 1).is_blank()
+                    && !cell_at(&grid, gn, c).is_blank()
+                    && !cell_at(&grid, gn, c - 1).is_blank()
                 {
-                    let v = cell_at(&grid, h1, c - 1).clone();
-                    if let Some(row) = grid.get_mut(h1) {
+                    let v = cell_at(&grid, gh, c - 1).clone();
+                    if let Some(row) = grid.get_mut(gh) {
                         if row.len() <= c {
                             row.resize(c + 1, Cell::Empty);
                         }
@@ -278,15 +334,18 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
             .map(Cell::display)
             .unwrap_or_default();
         if is_footnote_text(&first_text) && s.distinct <= 3 {
-            footnotes.push((r, s.texts.join(" ")));
+            footnotes.push((r, row_texts(&rows[r]).join(" ")));
             continue;
         }
-        if s.distinct <= 2 && s.texts.iter().any(|t| unit_line(t).is_some()) {
-            if unit.is_none() {
-                unit = s.texts.iter().find_map(|t| unit_line(t));
+        if s.distinct <= 2 {
+            let texts = row_texts(&rows[r]);
+            if texts.iter().any(|t| unit_line(t).is_some()) {
+                if unit.is_none() {
+                    unit = texts.iter().find_map(|t| unit_line(t));
+                }
+                footnotes.push((r, texts.join(" ")));
+                continue;
             }
-            footnotes.push((r, s.texts.join(" ")));
-            continue;
         }
         if is_totals_row(&rows[r]) {
             totals_rows.push(r);
@@ -297,30 +356,42 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     // Trailing one-cell text rows below the data are notes, not records.
     while let Some(&last) = data_rows.last() {
         let s = &stats[last];
-        if width >= 3 && s.distinct == 1 && s.numeric == 0 && s.texts[0].chars().count() > 4 {
-            footnotes.push((last, s.texts[0].clone()));
+        let text = (width >= 3 && s.distinct == 1 && s.numeric == 0)
+            .then(|| row_texts(&rows[last]).into_iter().next())
+            .flatten()
+            .filter(|t| t.chars().count() > 4);
+        if let Some(text) = text {
+            footnotes.push((last, text));
             data_rows.pop();
         } else {
             break;
         }
     }
     footnotes.sort_by_key(|f| f.0);
-    blank_rows -= trailing_blank(&rows, data_rows.last().copied());
+    blank_rows -= trailing_blank(rows, data_rows.last().copied());
 
-    // 4. Columns: a header path or at least one data value.
+    // 4. Columns: a header path or at least one data value (one pass over
+    // the data, not one per column: wide sparse sheets stay linear).
+    let mut has_data = vec![false; ncols];
+    for &r in &data_rows {
+        for (c, cell) in rows[r].iter().enumerate() {
+            if !has_data[c] && !cell.is_blank() {
+                has_data[c] = true;
+            }
+        }
+    }
     let mut columns = Vec::new();
-    for c in 0..ncols {
+    for (c, &has_data) in has_data.iter().enumerate() {
         let mut path: Vec<String> = Vec::new();
         if !headerless {
             for h in h0..=h1 {
                 // Keep the header as written (μg/m³ stays ³); only white space is tidied.
-                let t = tidy_header(&cell_at(&grid, h, c).display());
+                let t = tidy_header(&cell_at(&grid, h - h0, c).display());
                 if !t.is_empty() && path.last() != Some(&t) {
                     path.push(t);
                 }
             }
         }
-        let has_data = data_rows.iter().any(|&r| !cell_at(&rows, r, c).is_blank());
         if !path.is_empty() || has_data {
             columns.push(ShapeColumn { index: c, path });
         }
@@ -425,6 +496,41 @@ mod tests {
             paths,
             ["地区", "基本支出/人员经费", "基本支出/公用经费", "备注"]
         );
+    }
+
+    #[test]
+    fn huge_or_costly_merges_are_not_expanded() {
+        let mut s = sheet("名称,数量\n甲,1\n乙,2\n");
+        s.rows.resize(2_000, Vec::new());
+        s.rows[1_999] = vec![Cell::Text("丙".into()), Cell::Text("3".into())];
+        // Sheet-sized: 2 000 rows × 10 001 columns.
+        s.merges.push(Merge {
+            start: (0, 0),
+            end: (1_999, 10_000),
+        });
+        let shape = detect(&s).unwrap();
+        assert_eq!(shape.data_rows, vec![1, 2, 1_999]);
+
+        // A 1 MiB value over 1 000 cells would copy 1 GB.
+        let mut s = sheet("名称,数量\n甲,1\n乙,2\n");
+        s.rows[1][0] = Cell::Text("长".repeat(350_000));
+        s.rows
+            .resize(1_000, vec![Cell::Empty, Cell::Text("9".into())]);
+        s.merges.push(Merge {
+            start: (1, 0),
+            end: (999, 0),
+        });
+        let (rows, _) = expand_merges(&s);
+        assert!(matches!(rows, Cow::Borrowed(_)));
+
+        // An ordinary category merge is expanded.
+        let mut s = sheet("地区,镇,数量\n东区,甲镇,1\n,乙镇,2\n");
+        s.merges.push(Merge {
+            start: (1, 0),
+            end: (2, 0),
+        });
+        let (rows, _) = expand_merges(&s);
+        assert_eq!(rows[2][0], Cell::Text("东区".into()));
     }
 
     #[test]

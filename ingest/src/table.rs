@@ -159,14 +159,10 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
     let table_unit = used.iter().find_map(|t| t.shape.unit.clone());
 
     // Gather cells column by column across the used sheets.
+    // One cell per sheet for the 工作表 column, referenced by each of its rows.
     let sheet_names: Vec<Cell> = used
         .iter()
-        .flat_map(|t| {
-            t.shape
-                .data_rows
-                .iter()
-                .map(|_| Cell::Text(t.sheet.name.clone()))
-        })
+        .map(|t| Cell::Text(t.sheet.name.clone()))
         .collect();
     let locations: Vec<(&str, usize)> = used
         .iter()
@@ -179,7 +175,13 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
         .collect();
     let mut columns: Vec<(Vec<&Cell>, Option<usize>)> = Vec::new();
     if combine {
-        columns.push((sheet_names.iter().collect(), None));
+        columns.push((
+            used.iter()
+                .zip(&sheet_names)
+                .flat_map(|(t, name)| t.shape.data_rows.iter().map(move |_| name))
+                .collect(),
+            None,
+        ));
     }
     for (ci, _) in main_paths.iter().enumerate() {
         let cells: Vec<&Cell> = used

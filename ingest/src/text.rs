@@ -6,6 +6,14 @@ use unicode_normalization::UnicodeNormalization;
 /// NFKC (full-width digits and letters become ASCII), zero-width characters
 /// removed, surrounding white space (including the ideographic space) trimmed.
 pub fn normalize(s: &str) -> String {
+    if s.is_ascii() {
+        // NFKC leaves ASCII as it is, and no zero-width character is ASCII.
+        return s.trim().to_string();
+    }
+    if s.chars().all(nfkc_stable) {
+        // NFKC leaves these as they are (most Chinese text): skip decomposing.
+        return s.trim().to_string();
+    }
     let folded: String = s
         .nfkc()
         .filter(|c| {
@@ -16,6 +24,26 @@ pub fn normalize(s: &str) -> String {
         })
         .collect();
     folded.trim().to_string()
+}
+
+/// Characters NFKC never changes, alone or next to each other: ASCII, CJK
+/// unified ideographs (and extension A), and the CJK punctuation 、。〃 and
+/// 〈〉《》「」『』【】. Zero-width characters are not among them.
+fn nfkc_stable(c: char) -> bool {
+    c.is_ascii()
+        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
+        || ('\u{3400}'..='\u{4DBF}').contains(&c)
+        || ('\u{3001}'..='\u{3003}').contains(&c)
+        || ('\u{3008}'..='\u{3011}').contains(&c)
+}
+
+/// Text longer than this (trimmed, in bytes) is never a number or a date:
+/// `人民币 1,234,567,890.12 万元` and `2023年05月06日 12:30:45` are far shorter.
+/// Checking first keeps long text cells from being normalised over and over.
+const MAX_SCALAR_BYTES: usize = 100;
+
+fn too_long_for_a_scalar(raw: &str) -> bool {
+    raw.len() > MAX_SCALAR_BYTES && raw.trim().len() > MAX_SCALAR_BYTES
 }
 
 /// `normalize` and then every white space removed.
@@ -104,6 +132,9 @@ pub struct ParsedNumber {
 /// separators, a `元`/`万元` suffix, `¥`, `%`, surrounding spaces.
 /// Scientific notation is not a number here (see [`is_scientific`]).
 pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
+    if too_long_for_a_scalar(raw) {
+        return None;
+    }
     let s = compact(raw);
     let mut s = s.as_str();
     for prefix in ["¥", "￥", "RMB", "人民币"] {
@@ -193,6 +224,9 @@ fn strip_thousands(s: &str) -> Option<String> {
 
 /// `4.10102E+17`-style text: what Excel shows for long digit strings.
 pub fn is_scientific(raw: &str) -> bool {
+    if too_long_for_a_scalar(raw) {
+        return false;
+    }
     let s = compact(raw);
     let Some((m, e)) = s.split_once(['E', 'e']) else {
         return false;
@@ -211,6 +245,9 @@ pub fn is_destroyed_identifier(v: f64) -> bool {
 /// `2023-05-06`, `2023/5/6`, `2023.5.6`, `2023年5月6日`, `20230506`
 /// (the last only when `allow_compact`), with an optional time.
 pub fn parse_date(raw: &str, allow_compact: bool) -> Option<NaiveDateTime> {
+    if too_long_for_a_scalar(raw) {
+        return None;
+    }
     let s = compact(raw);
     if allow_compact && s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         let d = NaiveDate::parse_from_str(&s, "%Y%m%d").ok()?;
@@ -382,6 +419,36 @@ pub fn unit_line(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nfkc_shortcut_is_exact() {
+        // Every character the shortcut trusts is its own NFKC form, and
+        // does not compose with an ASCII or ideographic neighbour.
+        let stable: Vec<char> = (0u32..0x1_0000)
+            .filter_map(char::from_u32)
+            .filter(|&c| nfkc_stable(c))
+            .collect();
+        for &c in &stable {
+            let s = c.to_string();
+            assert_eq!(s.nfkc().collect::<String>(), s, "U+{:04X}", c as u32);
+            for n in ['a', '1', '中', '。'] {
+                let pair: String = [c, n].iter().collect();
+                assert_eq!(pair.nfkc().collect::<String>(), pair, "U+{:04X}", c as u32);
+            }
+        }
+        assert_eq!(normalize(" 中文，（１２）\u{200B} "), "中文,(12)");
+        assert_eq!(normalize("\u{3000}预算、决算\u{3000}"), "预算、决算");
+        // `Cell::is_blank` agrees with `normalize` on every BMP character.
+        for c in (0u32..0x1_0000).filter_map(char::from_u32) {
+            let cell = crate::read::Cell::Text(format!(" {c} "));
+            assert_eq!(
+                cell.is_blank(),
+                normalize(&format!(" {c} ")).is_empty(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+    }
 
     fn num(s: &str) -> Option<(i128, u8)> {
         parse_number(s).map(|p| (p.value.mantissa, p.value.scale))

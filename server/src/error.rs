@@ -118,10 +118,15 @@ impl From<gongkai_ingest::Error> for ApiError {
             E::Workbook { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_workbook"),
             E::NoTable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "no_table_found"),
             E::NoSuchSheet { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "no_such_sheet"),
-            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "file_too_large"),
+            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "table_too_large"),
+            E::WorkbookTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "workbook_too_large"),
+            E::TooManyColumns { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_columns"),
+            E::CellTooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "cell_too_long"),
+            E::ZipBomb { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "zip_bomb"),
+            E::XmlEntities { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "xml_entities"),
             E::Arrow(_) | E::Parquet(_) => return ApiError::internal(e),
         };
-        ApiError::new(status, code, e.to_string())
+        ApiError::new(status, code, e.to_string()).with_details(e.details())
     }
 }
 

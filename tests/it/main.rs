@@ -14,6 +14,7 @@ mod duckdb;
 mod errors;
 mod examples;
 mod feeds;
+mod hostile;
 mod limits;
 mod pages;
 mod postgres;

@@ -1,13 +1,20 @@
 //! CSV/TSV: encoding detection, delimiter sniffing, parsing.
 
-use super::{Cell, Format, Sheet, Workbook};
+use super::{Budget, Cell, Format, Sheet, Workbook};
 use crate::{Error, IngestOptions, Result};
 use encoding_rs::Encoding;
+use std::borrow::Cow;
 
 /// Decodes text in UTF-8 (with or without BOM), UTF-16 (BOM or detected),
 /// or — detected by chardetng over the whole file — GB18030/GBK, Big5,
-/// Shift_JIS, EUC-KR or windows-1252.
-pub fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str, Vec<String>)> {
+/// Shift_JIS, EUC-KR or windows-1252. Valid UTF-8 is borrowed, not copied.
+///
+/// Binary content is refused: any NUL character, or more than 1% control
+/// characters in the first million characters.
+pub fn decode<'a>(
+    file: &str,
+    bytes: &'a [u8],
+) -> Result<(Cow<'a, str>, &'static str, Vec<String>)> {
     let mut notes = Vec::new();
     let (encoding, body): (&'static Encoding, &[u8]) = if let Some((enc, bom_len)) =
         Encoding::for_bom(bytes)
@@ -41,19 +48,30 @@ pub fn decode(file: &str, bytes: &[u8]) -> Result<(String, &'static str, Vec<Str
             encoding.name()
         ));
     }
+    let binary = |what: String| Error::UnsupportedFormat {
+        file: file.to_string(),
+        detail: format!("binary content, not a spreadsheet or delimited text ({what})"),
+    };
+    if let Some(at) = text.find('\0') {
+        let line = text[..at].bytes().filter(|&b| b == b'\n').count() + 1;
+        return Err(binary(format!(
+            "a NUL character on line {line}, decoded as {}",
+            encoding.name()
+        )));
+    }
     let control = text
         .chars()
         .take(1 << 20)
         .filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{1a}'))
         .count();
     let sample = text.chars().take(1 << 20).count().max(1);
-    if control * 100 > sample || text.contains('\0') {
-        return Err(Error::UnsupportedFormat {
-            file: file.to_string(),
-            detail: "binary content, not a spreadsheet or delimited text".into(),
-        });
+    if control * 100 > sample {
+        return Err(binary(format!(
+            "{control} control characters in the first {sample} characters, decoded as {}",
+            encoding.name()
+        )));
     }
-    Ok((text.into_owned(), encoding.name(), notes))
+    Ok((text, encoding.name(), notes))
 }
 
 /// UTF-16 without a BOM: many NUL bytes on one side of each pair.
@@ -81,7 +99,13 @@ fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
 
 /// Picks the delimiter that splits the first lines most consistently.
 pub fn sniff_delimiter(text: &str, tab_hint: bool) -> u8 {
-    let lines: Vec<&str> = text
+    // The first lines, within the first 1 MiB (a single huge line is not
+    // searched end to end).
+    let mut end = text.len().min(1 << 20);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let lines: Vec<&str> = text[..end]
         .lines()
         .filter(|l| !l.trim().is_empty())
         .take(100)
@@ -131,42 +155,70 @@ fn count_outside_quotes(line: &str, delim: u8) -> usize {
     n
 }
 
-/// Reads a delimited text file into one sheet.
+/// Reads a delimited text file into one sheet, under the limits: columns per
+/// row, bytes per cell, and the cells and memory the whole table would take.
 pub fn read(file: &str, bytes: &[u8], tab_hint: bool, options: &IngestOptions) -> Result<Workbook> {
     let (text, encoding, notes) = decode(file, bytes)?;
+    if text
+        .trim_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}')
+        .is_empty()
+    {
+        return Err(Error::NoTable {
+            file: file.to_string(),
+            detail: "the file holds no text (nothing but a byte-order mark or white space)".into(),
+        });
+    }
     let delimiter = sniff_delimiter(&text, tab_hint);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(text.as_bytes());
+    let mut budget = Budget::new(file, &options.limits);
+    const SHEET: &str = "Sheet1";
     let mut rows = Vec::new();
-    let mut cells = 0usize;
-    for record in reader.records() {
-        let record = record.map_err(|e| Error::Csv {
-            file: file.to_string(),
-            line: e.position().map_or(0, |p| p.line()),
-            detail: e.to_string(),
-        })?;
-        cells += record.len();
-        if cells > options.max_cells {
-            return Err(Error::TooLarge {
-                file: file.to_string(),
-                detail: format!("more than {} cells", options.max_cells),
-            });
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(Error::Csv {
+                    file: file.to_string(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    detail: e.to_string(),
+                });
+            }
         }
-        rows.push(
-            record
-                .iter()
-                .map(|s| {
-                    if s.trim().is_empty() {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(s.to_string())
-                    }
-                })
-                .collect(),
-        );
+        // Lines, not records: a quoted cell may span lines.
+        let line = record.position().map_or(rows.len() as u64, |p| p.line()) as usize;
+        let line0 = line.saturating_sub(1);
+        // The last non-blank field: trailing empty fields lay nothing out.
+        let width = (0..record.len())
+            .rev()
+            .find(|&i| record.get(i).is_some_and(|f| !f.trim().is_empty()))
+            .map_or(0, |i| i + 1);
+        if width > 0 {
+            budget.check_cell(SHEET, line0, width - 1, 0)?;
+        }
+        let mut text_bytes = 0;
+        for (c, f) in record.iter().enumerate().take(width) {
+            budget.check_cell(SHEET, line0, c, f.len())?;
+            if !f.trim().is_empty() {
+                text_bytes += f.len();
+            }
+        }
+        budget.add(SHEET, line0, 1, width, text_bytes)?;
+        // Exactly `width` cells: collecting from `take` would reserve more.
+        let mut cells = Vec::with_capacity(width);
+        cells.extend(record.iter().take(width).map(|s| {
+            if s.trim().is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(s.to_string())
+            }
+        }));
+        rows.push(cells);
     }
     Ok(Workbook {
         format: if delimiter == b'\t' {
@@ -177,7 +229,7 @@ pub fn read(file: &str, bytes: &[u8], tab_hint: bool, options: &IngestOptions) -
         encoding: Some(encoding.to_string()),
         delimiter: Some(char::from(delimiter)),
         sheets: vec![Sheet {
-            name: "Sheet1".into(),
+            name: SHEET.into(),
             hidden: false,
             rows,
             merges: Vec::new(),
@@ -227,6 +279,91 @@ mod tests {
             decode("x.csv", &garbage),
             Err(Error::UnsupportedFormat { .. })
         ));
+    }
+
+    fn limits(f: impl FnOnce(&mut crate::Limits)) -> IngestOptions {
+        let mut o = IngestOptions::default();
+        f(&mut o.limits);
+        o
+    }
+
+    #[test]
+    fn limits_name_the_row_and_column() {
+        let wide = format!("a,b\n1,2\n{}\n", vec!["x"; 20].join(","));
+        let e = read(
+            "w.csv",
+            wide.as_bytes(),
+            false,
+            &limits(|l| l.max_columns = 10),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::TooManyColumns {
+                    row: 3,
+                    columns: 20,
+                    limit: 10,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // Trailing empty fields lay nothing out and do not count.
+        let padded = format!("a,b{}\n1,2\n", ",".repeat(50));
+        assert!(
+            read(
+                "p.csv",
+                padded.as_bytes(),
+                false,
+                &limits(|l| l.max_columns = 10)
+            )
+            .is_ok()
+        );
+
+        let long = format!("a,b\n1,{}\n", "y".repeat(2000));
+        let e = read(
+            "l.csv",
+            long.as_bytes(),
+            false,
+            &limits(|l| l.max_cell_bytes = 1000),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("row 2, column B"), "{e}");
+        assert!(matches!(e, Error::CellTooLong { bytes: 2000, .. }), "{e}");
+
+        let tall = format!("n\n{}", "1\n".repeat(10_000));
+        let e = read(
+            "t.csv",
+            tall.as_bytes(),
+            false,
+            &limits(|l| l.max_table_bytes = 1 << 20),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        assert!(e.to_string().contains("1 MiB of memory"), "{e}");
+        let e = read(
+            "c.csv",
+            tall.as_bytes(),
+            false,
+            &limits(|l| l.max_cells = 5000),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("5000 cells"), "{e}");
+    }
+
+    #[test]
+    fn empty_and_binary_text_says_why() {
+        let e = read(
+            "bom.csv",
+            b"\xEF\xBB\xBF \r\n",
+            false,
+            &IngestOptions::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::NoTable { .. }), "{e}");
+        let e = decode("nul.csv", b"a,b\n1,2\n3,\0\n").unwrap_err();
+        assert!(e.to_string().contains("NUL character on line 3"), "{e}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Readers: bytes → sheets of raw cells.
 
+mod container;
 mod delimited;
+mod ole;
 mod workbook;
 
-use crate::{Error, IngestOptions, Result};
+use crate::{Error, IngestOptions, Limits, Result};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
@@ -31,7 +33,16 @@ impl Cell {
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => crate::text::normalize(s).is_empty(),
+            // What `normalize` would leave empty: white space and zero-width
+            // characters only (NFKC maps nothing else to white space or to
+            // nothing). Stops at the first other character.
+            Cell::Text(s) => s.chars().all(|c| {
+                c.is_whitespace()
+                    || matches!(
+                        c,
+                        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
+                    )
+            }),
             _ => false,
         }
     }
@@ -110,6 +121,11 @@ pub struct Workbook {
 }
 
 /// Reads a file, choosing the reader from its content and name.
+///
+/// Zipped workbooks and XLS files are checked for decompression bombs,
+/// entity declarations, corrupt containers and cell extents before the
+/// workbook reader opens them; every reader lays cells out under
+/// [`Limits`].
 pub fn read(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Workbook> {
     let lower = file_name.to_lowercase();
     let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
@@ -128,9 +144,21 @@ pub fn read(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Wo
                 }
             ));
         }
-        let mut wb = workbook::read(file_name, bytes, options)?;
+        let zipped = if zip {
+            Some(container::check(file_name, bytes, &options.limits)?)
+        } else {
+            ole::check(file_name, bytes, &options.limits)?;
+            None
+        };
+        let mut wb = workbook::read(file_name, bytes, options, zipped)?;
         wb.notes.extend(notes);
         return Ok(wb);
+    }
+    if let Some(kind) = binary_kind(bytes) {
+        return Err(Error::UnsupportedFormat {
+            file: file_name.to_string(),
+            detail: format!("the content is {kind}, not a spreadsheet or delimited text"),
+        });
     }
     if claimed_workbook {
         // Agencies often save CSV or HTML under an .xls name; try text.
@@ -148,9 +176,185 @@ pub fn read(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Wo
         notes.push(format!(
             "the file is named .{ext} but is not a workbook; read as delimited text"
         ));
+    } else if !matches!(ext, "csv" | "tsv" | "tab" | "txt" | "") {
+        notes.push(format!(
+            "the file is named .{ext} but holds delimited text; read as CSV/TSV"
+        ));
     }
     let tab_hint = ext == "tsv" || ext == "tab";
     let mut wb = delimited::read(file_name, bytes, tab_hint, options)?;
     wb.notes.extend(notes);
     Ok(wb)
+}
+
+/// Well-known binary formats people upload by mistake, by their magic bytes.
+fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+    const KINDS: &[(&[u8], &str)] = &[
+        (b"%PDF-", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"GIF87a", "a GIF image"),
+        (b"GIF89a", "a GIF image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"\x1F\x8B", "a gzip archive (unpack it first)"),
+        (b"7z\xBC\xAF", "a 7-Zip archive (unpack it first)"),
+        (b"Rar!\x1A\x07", "a RAR archive (unpack it first)"),
+        (b"PK\x05\x06", "an empty ZIP archive"),
+        (b"\x7FELF", "a program (ELF executable)"),
+        (b"SQLite format 3", "an SQLite database"),
+        (b"ARROW1", "an Arrow IPC file"),
+    ];
+    if bytes.len() >= 8 && bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1") {
+        return Some("a Parquet file (upload the spreadsheet it came from, or CSV)");
+    }
+    KINDS
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+        .map(|(_, kind)| *kind)
+}
+
+/// Bytes a table is expected to take in memory through the whole pipeline
+/// (the raw cells, the per-row statistics of shape detection, the parsed
+/// values of typing, the Arrow columns, redaction): per row, per laid-out
+/// cell, and per byte of cell text. Fitted to peak RSS measured on a debug
+/// build (`gongkai inspect`) over 1 M and 3 M rows × 1 column, 200 k rows × 10
+/// numeric columns and 100 k rows × 3 columns of 35-character Chinese text,
+/// rounded up: the estimate is 5–10% above what was measured.
+pub const ROW_BYTES: usize = 240;
+/// See [`ROW_BYTES`].
+pub const CELL_BYTES: usize = 80;
+/// See [`ROW_BYTES`].
+pub const TEXT_FACTOR: usize = 4;
+
+/// Bytes calamine takes per cell of an XLS or ODS sheet, which it lays out as
+/// a dense range, empty cells included (a 32-byte value, the formula layer,
+/// and the copy XLS hands out).
+pub const DENSE_CELL_BYTES: usize = 64;
+
+/// The working set [`ROW_BYTES`], [`CELL_BYTES`] and [`TEXT_FACTOR`] predict.
+pub fn estimate_bytes(rows: usize, cells: usize, text: usize) -> usize {
+    rows.saturating_mul(ROW_BYTES)
+        .saturating_add(cells.saturating_mul(CELL_BYTES))
+        .saturating_add(text.saturating_mul(TEXT_FACTOR))
+}
+
+/// What a workbook has laid out so far, against the limits.
+pub(crate) struct Budget<'a> {
+    file: &'a str,
+    limits: &'a Limits,
+    rows: usize,
+    cells: usize,
+    text: usize,
+    /// Bytes held besides the table's own estimate (the workbook reader's
+    /// shared strings, copies of merged sheets).
+    held: usize,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(file: &'a str, limits: &'a Limits) -> Self {
+        Budget {
+            file,
+            limits,
+            rows: 0,
+            cells: 0,
+            text: 0,
+            held: 0,
+        }
+    }
+
+    /// Counts bytes held outside the table's estimate; refuses once the
+    /// total is over the limit. `row` (0-based) is where reading stands.
+    pub(crate) fn hold(&mut self, sheet: &str, row: usize, bytes: usize) -> Result<()> {
+        self.held = self.held.saturating_add(bytes);
+        self.add(sheet, row, 0, 0, 0)
+    }
+
+    /// Refuses a cell beyond the column limit or longer than the cell limit.
+    /// `row` and `col` are 0-based.
+    pub(crate) fn check_cell(&self, sheet: &str, row: usize, col: usize, len: usize) -> Result<()> {
+        if col >= self.limits.max_columns {
+            return Err(Error::TooManyColumns {
+                file: self.file.to_string(),
+                sheet: sheet.to_string(),
+                row: row as u64 + 1,
+                columns: col + 1,
+                limit: self.limits.max_columns,
+            });
+        }
+        if len > self.limits.max_cell_bytes {
+            return Err(Error::CellTooLong {
+                file: self.file.to_string(),
+                sheet: sheet.to_string(),
+                row: row as u64 + 1,
+                column: crate::report::column_letter(col),
+                bytes: len,
+                limit: self.limits.max_cell_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts laid-out rows, cells and text; refuses once over a limit.
+    /// `row` (0-based) is where reading stands, for the message.
+    pub(crate) fn add(
+        &mut self,
+        sheet: &str,
+        row: usize,
+        rows: usize,
+        cells: usize,
+        text: usize,
+    ) -> Result<()> {
+        self.rows = self.rows.saturating_add(rows);
+        self.cells = self.cells.saturating_add(cells);
+        self.text = self.text.saturating_add(text);
+        let limits = self.limits;
+        let estimate = estimate_bytes(self.rows, self.cells, self.text).saturating_add(self.held);
+        let detail = if self.cells > limits.max_cells {
+            format!(
+                "more than {} cells (the limit), reached in sheet {sheet:?} at row {}",
+                limits.max_cells,
+                row + 1
+            )
+        } else if estimate > limits.max_table_bytes {
+            format!(
+                "at sheet {sheet:?} row {} the table already holds {} rows and {} cells ({} of text); ingesting it would take more than the {} of memory one upload may use; split it into smaller files",
+                row + 1,
+                self.rows,
+                self.cells,
+                container::mib(self.text as u64),
+                container::mib(limits.max_table_bytes as u64)
+            )
+        } else {
+            return Ok(());
+        };
+        Err(Error::TooLarge {
+            file: self.file.to_string(),
+            detail,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binary_formats_are_named_and_odd_extensions_noted() {
+        let opts = IngestOptions::default();
+        let mut parquet = b"PAR1".to_vec();
+        parquet.extend([0u8; 64]);
+        parquet.extend(b"PAR1");
+        let e = read("data.parquet", &parquet, &opts).unwrap_err();
+        assert!(e.to_string().contains("a Parquet file"), "{e}");
+        let e = read("scan.csv", b"%PDF-1.7\n...", &opts).unwrap_err();
+        assert!(e.to_string().contains("PDF"), "{e}");
+        // Text that merely starts like a magic number is still text.
+        let wb = read("par.csv", b"PAR1,PAR2\n1,2\n", &opts).unwrap();
+        assert_eq!(wb.sheets[0].rows.len(), 2);
+        let wb = read("table.parquet", b"a,b\n1,2\n", &opts).unwrap();
+        assert!(
+            wb.notes.iter().any(|n| n.contains(".parquet")),
+            "{:?}",
+            wb.notes
+        );
+    }
 }
