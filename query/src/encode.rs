@@ -218,10 +218,11 @@ impl ResultEncoder {
                 }
             }
             Format::Csv => {
+                let batch = neutralise_formulas(batch)?;
                 let mut w = arrow::csv::WriterBuilder::new()
                     .with_header(false)
                     .build(&mut buf);
-                w.write(batch).map_err(arrow_err)?;
+                w.write(&batch).map_err(arrow_err)?;
             }
             Format::Arrow | Format::Parquet => match &mut self.binary {
                 Binary::Arrow(w) => {
@@ -286,8 +287,105 @@ fn parquet_err(e: parquet::errors::ParquetError) -> Error {
     Error::Internal(format!("encoding results as Parquet: {e}"))
 }
 
+/// Whether a text cell would be read as a formula by a spreadsheet opening
+/// the CSV (`=`, `@`, tab, CR, or `+`/`-` not followed by a plain number).
+fn looks_like_formula(v: &str) -> bool {
+    match v.as_bytes().first() {
+        Some(b'=' | b'@' | b'\t' | b'\r') => true,
+        Some(b'+' | b'-') => v[1..].trim().parse::<f64>().is_err(),
+        _ => false,
+    }
+}
+
+/// Text cells that a spreadsheet would run as formulas get a leading `'`
+/// (CSV injection, OWASP); numbers and other text are untouched.
+fn neutralise_formulas(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::DataType;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    let mut changed = false;
+    for c in batch.columns() {
+        let fixed: Option<StringArray> = match c.data_type() {
+            DataType::Utf8 => {
+                let a = c.as_string::<i32>();
+                a.iter()
+                    .any(|v| v.is_some_and(looks_like_formula))
+                    .then(|| {
+                        a.iter()
+                            .map(|v| {
+                                v.map(|v| {
+                                    if looks_like_formula(v) {
+                                        format!("'{v}")
+                                    } else {
+                                        v.to_string()
+                                    }
+                                })
+                            })
+                            .collect()
+                    })
+            }
+            DataType::Utf8View => {
+                let a = c.as_string_view();
+                a.iter()
+                    .any(|v| v.is_some_and(looks_like_formula))
+                    .then(|| {
+                        a.iter()
+                            .map(|v| {
+                                v.map(|v| {
+                                    if looks_like_formula(v) {
+                                        format!("'{v}")
+                                    } else {
+                                        v.to_string()
+                                    }
+                                })
+                            })
+                            .collect()
+                    })
+            }
+            _ => None,
+        };
+        match fixed {
+            Some(f) => {
+                changed = true;
+                let f: ArrayRef = std::sync::Arc::new(f);
+                columns.push(if c.data_type() == &DataType::Utf8View {
+                    arrow::compute::cast(&f, &DataType::Utf8View).map_err(arrow_err)?
+                } else {
+                    f
+                });
+            }
+            None => columns.push(c.clone()),
+        }
+    }
+    if !changed {
+        return Ok(batch.clone());
+    }
+    RecordBatch::try_new(batch.schema(), columns).map_err(arrow_err)
+}
+
 fn csv_writer(buf: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
     csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(buf)
+}
+
+#[cfg(test)]
+mod formula_tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_in_csv_only_where_needed() {
+        for f in [
+            "=HYPERLINK(\"x\")",
+            "+cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "-2+3+cmd|x",
+            "\tx",
+        ] {
+            assert!(looks_like_formula(f), "{f}");
+        }
+        for ok in ["-12", "+3.5", "城关镇", "a=b", "", "- 5"] {
+            assert!(!looks_like_formula(ok), "{ok}");
+        }
+    }
 }

@@ -1006,16 +1006,14 @@ async fn hostile_uploads_are_refused_or_drafted_within_bounded_memory() {
         .map(|f| f.trim_matches('"'))
         .filter(|f| f.starts_with(['=', '+', '@']) || f.starts_with("-2+"))
         .collect();
-    eprintln!(
-        "\nformula injection: XLSX download writes the cells as text (safe); CSV download {}",
-        if live.is_empty() {
-            "neutralises them".to_string()
-        } else {
-            format!(
-                "does NOT neutralise {} cells, e.g. {:?}",
-                live.len(),
-                live.first()
-            )
-        }
+    assert!(
+        live.is_empty(),
+        "the CSV download leaves {} formula cells live, e.g. {:?}",
+        live.len(),
+        live.first()
+    );
+    assert!(
+        csv.contains("'=HYPERLINK"),
+        "the text is kept, neutralised: {csv}"
     );
 }
