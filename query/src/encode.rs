@@ -297,62 +297,44 @@ fn looks_like_formula(v: &str) -> bool {
     }
 }
 
+/// The values with a `'` before each formula, or None when there is none.
+fn neutralised<'a>(
+    values: impl Iterator<Item = Option<&'a str>> + Clone,
+) -> Option<arrow::array::StringArray> {
+    let mut check = values.clone();
+    check.any(|v| v.is_some_and(looks_like_formula)).then(|| {
+        values
+            .map(|v| {
+                v.map(|v| {
+                    if looks_like_formula(v) {
+                        format!("'{v}")
+                    } else {
+                        v.to_string()
+                    }
+                })
+            })
+            .collect()
+    })
+}
+
 /// Text cells that a spreadsheet would run as formulas get a leading `'`
 /// (CSV injection, OWASP); numbers and other text are untouched.
 fn neutralise_formulas(batch: &RecordBatch) -> Result<RecordBatch> {
-    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::array::{ArrayRef, AsArray};
     use arrow::datatypes::DataType;
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     let mut changed = false;
     for c in batch.columns() {
-        let fixed: Option<StringArray> = match c.data_type() {
-            DataType::Utf8 => {
-                let a = c.as_string::<i32>();
-                a.iter()
-                    .any(|v| v.is_some_and(looks_like_formula))
-                    .then(|| {
-                        a.iter()
-                            .map(|v| {
-                                v.map(|v| {
-                                    if looks_like_formula(v) {
-                                        format!("'{v}")
-                                    } else {
-                                        v.to_string()
-                                    }
-                                })
-                            })
-                            .collect()
-                    })
-            }
-            DataType::Utf8View => {
-                let a = c.as_string_view();
-                a.iter()
-                    .any(|v| v.is_some_and(looks_like_formula))
-                    .then(|| {
-                        a.iter()
-                            .map(|v| {
-                                v.map(|v| {
-                                    if looks_like_formula(v) {
-                                        format!("'{v}")
-                                    } else {
-                                        v.to_string()
-                                    }
-                                })
-                            })
-                            .collect()
-                    })
-            }
+        let fixed = match c.data_type() {
+            DataType::Utf8 => neutralised(c.as_string::<i32>().iter()),
+            DataType::Utf8View => neutralised(c.as_string_view().iter()),
             _ => None,
         };
         match fixed {
             Some(f) => {
                 changed = true;
                 let f: ArrayRef = std::sync::Arc::new(f);
-                columns.push(if c.data_type() == &DataType::Utf8View {
-                    arrow::compute::cast(&f, &DataType::Utf8View).map_err(arrow_err)?
-                } else {
-                    f
-                });
+                columns.push(arrow::compute::cast(&f, c.data_type()).map_err(arrow_err)?);
             }
             None => columns.push(c.clone()),
         }

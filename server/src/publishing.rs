@@ -324,66 +324,21 @@ pub async fn change_redaction(
             serde_json::json!({"action": choice.action.name(), "legal_basis": legal_basis, "by": actor.user}),
         );
     }
-    let mut policy = gongkai_ingest::privacy::RedactionPolicy {
-        category,
-        ..Default::default()
-    };
-    for (col, v) in &previous {
-        if let Ok(a) = serde_json::from_value::<Action>(v["action"].clone()) {
-            policy.columns.insert(col.clone(), a);
-        }
-    }
-    if policy.columns.values().any(|a| *a == Action::Pseudonym) {
-        policy.pseudonym_key = Some(
-            state
-                .catalog
-                .pseudonym_key(dataset.agency.as_deref())
-                .await?,
-        );
-    }
-    let raw = state
-        .store
-        .get(&Path::from(raw_key))
-        .await?
-        .bytes()
-        .await?
-        .to_vec();
-    let sheet = version.report["upload"]["sheet"]
-        .as_str()
-        .map(str::to_string);
-    let mut draft = derive_draft(
+    let draft = rederive(
         state,
         dataset,
-        &version.original_name,
-        raw,
-        sheet,
-        policy,
+        &version,
+        &raw_key,
+        category,
+        Some(&previous),
         &overrides,
-        &uuid::Uuid::new_v4().to_string(),
     )
     .await?;
-    draft.report["redaction_policy"] = serde_json::Value::Object(previous.clone());
-    let new_key = draft.draft_key.clone();
     let change = serde_json::json!({
         "before": before,
         "after": choices,
     });
-    let result = state
-        .catalog
-        .replace_draft(dataset, number, &draft, &actor.user, change)
-        .await;
-    match result {
-        Ok((v, old)) => {
-            if let Some(old) = old {
-                let _ = state.store.delete(&Path::from(old)).await;
-            }
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = state.store.delete(&Path::from(new_key)).await;
-            Err(e.into())
-        }
-    }
+    commit_redraft(state, dataset, number, &draft, &actor.user, change).await
 }
 
 /// Renames and retypes columns of a draft (or rejected) version: the edits
@@ -436,12 +391,47 @@ pub async fn change_columns(
         .as_str()
         .and_then(gongkai_ingest::privacy::Category::from_name)
         .unwrap_or_else(|| category_of(dataset));
+    let mut draft = rederive(
+        state,
+        dataset,
+        &version,
+        &raw_key,
+        category,
+        version.report["redaction_policy"].as_object(),
+        &overrides,
+    )
+    .await?;
+    // Descriptions follow their column across a rename.
+    for c in &mut draft.columns {
+        let original = original_name(&overrides, &c.name);
+        c.description = version
+            .columns
+            .iter()
+            .find(|old| original_name(&before_overrides, &old.name) == original)
+            .and_then(|old| old.description.clone());
+    }
+    let change =
+        serde_json::json!({"column_edits": {"before": before_overrides, "after": overrides}});
+    commit_redraft(state, dataset, number, &draft, actor, change).await
+}
+
+/// Derives a version's draft again from its raw upload: the redaction
+/// `recorded` (ingested column name → `{"action"}`, kept in the new report)
+/// over the category's defaults, then the column `overrides`.
+async fn rederive(
+    state: &AppState,
+    dataset: &Dataset,
+    version: &Version,
+    raw_key: &str,
+    category: gongkai_ingest::privacy::Category,
+    recorded: Option<&serde_json::Map<String, serde_json::Value>>,
+    overrides: &crate::columns::Overrides,
+) -> Result<RedraftedVersion, ApiError> {
     let mut policy = gongkai_ingest::privacy::RedactionPolicy {
         category,
         ..Default::default()
     };
-    let recorded_policy = version.report["redaction_policy"].clone();
-    for (col, v) in recorded_policy.as_object().into_iter().flatten() {
+    for (col, v) in recorded.into_iter().flatten() {
         if let Ok(a) = serde_json::from_value::<Action>(v["action"].clone()) {
             policy.columns.insert(col.clone(), a);
         }
@@ -471,28 +461,29 @@ pub async fn change_columns(
         raw,
         sheet,
         policy,
-        &overrides,
+        overrides,
         &uuid::Uuid::new_v4().to_string(),
     )
     .await?;
-    if !recorded_policy.is_null() {
-        draft.report["redaction_policy"] = recorded_policy;
+    if let Some(recorded) = recorded {
+        draft.report["redaction_policy"] = serde_json::Value::Object(recorded.clone());
     }
-    // Descriptions follow their column across a rename.
-    for c in &mut draft.columns {
-        let original = original_name(&overrides, &c.name);
-        c.description = version
-            .columns
-            .iter()
-            .find(|old| original_name(&before_overrides, &old.name) == original)
-            .and_then(|old| old.description.clone());
-    }
-    let new_key = draft.draft_key.clone();
-    let change =
-        serde_json::json!({"column_edits": {"before": before_overrides, "after": overrides}});
+    Ok(draft)
+}
+
+/// Records a re-derived draft (audited with `change`) and deletes the draft it
+/// replaced; if recording fails, the new draft's object is deleted instead.
+async fn commit_redraft(
+    state: &AppState,
+    dataset: &Dataset,
+    number: i64,
+    draft: &RedraftedVersion,
+    actor: &str,
+    change: serde_json::Value,
+) -> Result<Version, ApiError> {
     match state
         .catalog
-        .replace_draft(dataset, number, &draft, actor, change)
+        .replace_draft(dataset, number, draft, actor, change)
         .await
     {
         Ok((v, old)) => {
@@ -502,7 +493,10 @@ pub async fn change_columns(
             Ok(v)
         }
         Err(e) => {
-            let _ = state.store.delete(&Path::from(new_key)).await;
+            let _ = state
+                .store
+                .delete(&Path::from(draft.draft_key.clone()))
+                .await;
             Err(e.into())
         }
     }
