@@ -4,6 +4,7 @@
 #
 #   bench/ingest.sh                                 # 1M CSV rows, 100k XLSX rows
 #   CSV_ROWS=100000 XLSX_ROWS=20000 RUNS=1 bench/ingest.sh   # a quick check
+#   MODE=stream bench/ingest.sh                     # peak RSS on 100 MB, 300 MB, 1 GB CSV
 #
 # Build the release binary first (`cargo build --release --bin gongkai`).
 set -euo pipefail

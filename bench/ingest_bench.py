@@ -6,6 +6,10 @@ Targets: ≥ 1.0× DuckDB's throughput for CSV, ≥ 20× pandas' for XLSX.
 Each tool runs in its own process (so peak RSS is its own); wall time is
 measured around the process, the best of RUNS runs.
 Environment: CSV_ROWS (1000000), XLSX_ROWS (100000), RUNS (3), GONGKAI_BIN, OUT.
+
+MODE=stream: peak RSS of `gongkai convert` on CSV files of growing size
+(STREAM_SIZES_MB, default 100,300,1000), DuckDB on the largest in the same run:
+a streamed ingest's memory must not grow with the file.
 """
 
 import json
@@ -116,5 +120,41 @@ def main():
     print(f"wrote {OUT}/gongkai-ingest-bench.json")
 
 
+def stream():
+    sizes = [int(x) for x in os.environ.get("STREAM_SIZES_MB", "100,300,1000").split(",")]
+    work = tempfile.mkdtemp(prefix="gongkai-stream-bench.")
+    out = os.path.join(work, "out.parquet")
+    py = sys.executable
+    results = {}
+    row_bytes = 85  # about one generated row in UTF-8
+    global RUNS
+    RUNS = 1
+    for mb in sizes:
+        path = os.path.join(work, f"procurement-{mb}mb.csv")
+        n = mb * 1_000_000 // row_bytes
+        print(f"== generating ~{mb} MB ({n} rows)", flush=True)
+        write_csv(path, n)
+        real_mb = os.path.getsize(path) / 1e6
+        secs, rss = timed([BIN, "convert", path, out])
+        results[f"gongkai_{mb}mb"] = {"input_mb": round(real_mb, 1), "rows": n, "seconds": round(secs, 2),
+                                      "mb_per_s": round(real_mb / secs, 2), "peak_rss_mib": rss}
+        print(f"gongkai {real_mb:8.1f} MB  {n:>9} rows  {secs:7.1f} s  {real_mb / secs:6.1f} MB/s  peak RSS {rss} MiB", flush=True)
+        if mb == sizes[-1]:
+            duck = [py, "-c", (
+                "import duckdb; duckdb.sql(\"COPY (SELECT * FROM read_csv_auto('%s')) TO '%s' (FORMAT parquet)\")"
+                % (path, out))]
+            dsecs, drss = timed(duck)
+            results[f"duckdb_{mb}mb"] = {"seconds": round(dsecs, 2), "mb_per_s": round(real_mb / dsecs, 2), "peak_rss_mib": drss}
+            print(f"duckdb  {real_mb:8.1f} MB  {n:>9} rows  {dsecs:7.1f} s  {real_mb / dsecs:6.1f} MB/s  peak RSS {drss} MiB")
+            print(f"CSV throughput: Gongkai = {dsecs / secs:.3f}× DuckDB's")
+        os.remove(path)
+    with open(os.path.join(OUT, "gongkai-stream-bench.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"wrote {OUT}/gongkai-stream-bench.json")
+
+
 if __name__ == "__main__":
-    main()
+    if os.environ.get("MODE") == "stream":
+        stream()
+    else:
+        main()

@@ -134,6 +134,14 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The file could not be read from disk.
+    #[error("{file}: reading the file failed: {detail}")]
+    Io {
+        /// File name.
+        file: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// Building Arrow arrays failed.
     #[error("building the table failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
@@ -207,6 +215,7 @@ impl Error {
                 put("column", column.as_str().into());
                 put("limit", (*limit).into());
             }
+            Error::Io { file, .. } => put("file", file.as_str().into()),
             Error::Arrow(_) | Error::Parquet(_) => {}
         }
         serde_json::Value::Object(d)

@@ -11,6 +11,10 @@
 //! 5. [`table`]: build the Arrow record batch with field metadata.
 //! 6. [`privacy`]: detect personal information and apply default redaction;
 //!    [`parquet_out`] then writes the redacted table as Parquet.
+//!
+//! [`stream`] runs the same stages over a large delimited file on disk in two
+//! passes (evidence, then conversion in batches), with memory bounded by the
+//! batch size; [`stream::ingest_path`] picks the way for any file.
 #![warn(missing_docs)]
 
 mod error;
@@ -20,6 +24,7 @@ pub mod privacy;
 pub mod read;
 pub mod report;
 pub mod shape;
+pub mod stream;
 pub mod table;
 pub mod text;
 pub mod typing;
@@ -66,6 +71,14 @@ pub struct Limits {
     pub max_unzipped_bytes: u64,
     /// Largest compression ratio of one archive entry over 16 MiB.
     pub max_entry_ratio: u64,
+    /// Delimited files larger than this are streamed from disk in two passes
+    /// ([`stream`]): memory then depends on the batch size, not the file
+    /// size, and the cell and table limits above do not apply.
+    pub stream_above_bytes: u64,
+    /// Rows read before the table's shape is detected when streaming.
+    pub stream_head_rows: usize,
+    /// Data rows per converted batch when streaming.
+    pub stream_batch_rows: usize,
 }
 
 impl Limits {
@@ -92,6 +105,9 @@ impl Default for Limits {
             max_archive_entries: 10_000,
             max_unzipped_bytes: 512 << 20,
             max_entry_ratio: 200,
+            stream_above_bytes: 32 << 20,
+            stream_head_rows: 2_000,
+            stream_batch_rows: 65_536,
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Shape {
     pub preamble: Vec<(usize, String)>,
     /// Blank rows skipped inside the table.
     pub blank_rows: usize,
+    /// First row below the header (the first data row of a headerless table).
+    #[serde(skip)]
+    pub first_data: usize,
 }
 
 /// A column as found in the sheet.
@@ -323,44 +326,22 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let mut footnotes = Vec::new();
     let mut blank_rows = 0;
     for r in first_data..rows.len() {
-        let s = &stats[r];
-        if s.filled == 0 {
-            blank_rows += 1;
-            continue;
-        }
-        let first_text = rows[r]
-            .iter()
-            .find(|c| !c.is_blank())
-            .map(Cell::display)
-            .unwrap_or_default();
-        if is_footnote_text(&first_text) && s.distinct <= 3 {
-            footnotes.push((r, row_texts(&rows[r]).join(" ")));
-            continue;
-        }
-        if s.distinct <= 2 {
-            let texts = row_texts(&rows[r]);
-            if texts.iter().any(|t| unit_line(t).is_some()) {
+        match classify(&rows[r], &stats[r]) {
+            RowClass::Blank => blank_rows += 1,
+            RowClass::Footnote(text) => footnotes.push((r, text)),
+            RowClass::UnitNote(text, u) => {
                 if unit.is_none() {
-                    unit = texts.iter().find_map(|t| unit_line(t));
+                    unit = u;
                 }
-                footnotes.push((r, texts.join(" ")));
-                continue;
+                footnotes.push((r, text));
             }
+            RowClass::Totals => totals_rows.push(r),
+            RowClass::Data => data_rows.push(r),
         }
-        if is_totals_row(&rows[r]) {
-            totals_rows.push(r);
-            continue;
-        }
-        data_rows.push(r);
     }
     // Trailing one-cell text rows below the data are notes, not records.
     while let Some(&last) = data_rows.last() {
-        let s = &stats[last];
-        let text = (width >= 3 && s.distinct == 1 && s.numeric == 0)
-            .then(|| row_texts(&rows[last]).into_iter().next())
-            .flatten()
-            .filter(|t| t.chars().count() > 4);
-        if let Some(text) = text {
+        if let Some(text) = trailing_note(&rows[last], &stats[last], width) {
             footnotes.push((last, text));
             data_rows.pop();
         } else {
@@ -409,7 +390,75 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
         footnotes,
         preamble,
         blank_rows,
+        first_data,
     })
+}
+
+/// What a row below the header is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RowClass {
+    /// Nothing in it.
+    Blank,
+    /// A note (`注：…`, `制表人：…`), with its text.
+    Footnote(String),
+    /// A unit line below the header, with its text and unit.
+    UnitNote(String, Option<String>),
+    /// 合计/总计/小计.
+    Totals,
+    /// A record.
+    Data,
+}
+
+/// Classifies one row below the header. Every row is judged on its own, so
+/// a streamed file is classified exactly as a file read whole (except the
+/// trailing notes, see [`trailing_note`]).
+fn classify(row: &[Cell], s: &RowStats) -> RowClass {
+    if s.filled == 0 {
+        return RowClass::Blank;
+    }
+    let first_text = row
+        .iter()
+        .find(|c| !c.is_blank())
+        .map(Cell::display)
+        .unwrap_or_default();
+    if is_footnote_text(&first_text) && s.distinct <= 3 {
+        return RowClass::Footnote(row_texts(row).join(" "));
+    }
+    if s.distinct <= 2 {
+        let texts = row_texts(row);
+        if texts.iter().any(|t| unit_line(t).is_some()) {
+            let unit = texts.iter().find_map(|t| unit_line(t));
+            return RowClass::UnitNote(texts.join(" "), unit);
+        }
+    }
+    if is_totals_row(row) {
+        return RowClass::Totals;
+    }
+    RowClass::Data
+}
+
+/// [`classify`] for a row of a streamed file.
+pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
+    classify(row, &stats(row))
+}
+
+/// A one-cell text row that, when only such rows follow it to the end of
+/// the table, is a note rather than a record; its text.
+fn trailing_note(row: &[Cell], s: &RowStats, width: u32) -> Option<String> {
+    (width >= 3 && s.distinct == 1 && s.numeric == 0)
+        .then(|| row_texts(row).into_iter().next())
+        .flatten()
+        .filter(|t| t.chars().count() > 4)
+}
+
+/// [`trailing_note`] for a row of a streamed file.
+pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
+    trailing_note(row, &stats(row), width)
+}
+
+/// The widest row of a sheet: most distinct texts in one row.
+pub(crate) fn width_of(rows: &[Vec<Cell>]) -> u32 {
+    rows.iter().map(|r| stats(r).distinct).max().unwrap_or(0)
 }
 
 /// Trims a header and folds inner line breaks and runs of spaces to one space.

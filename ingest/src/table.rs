@@ -7,7 +7,7 @@ use crate::report::{
 };
 use crate::shape::{Shape, detect};
 use crate::text::{normalize, split_header_unit};
-use crate::typing::{Kind, TypedColumn, Values, type_column};
+use crate::typing::{Kind, Misfit, TypedColumn, Values, type_column};
 use crate::{Error, IngestOptions, Result};
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray,
@@ -203,18 +203,39 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
     for (i, (cells, sheet_col)) in columns.iter().enumerate() {
         let header = paths[i].last().cloned().unwrap_or_default();
         let typed = type_column(&header, cells);
-        let unit = column_unit(&typed, units[i].clone(), table_unit.clone());
+        let unit = column_unit(
+            typed.kind,
+            typed.percent,
+            units[i].clone(),
+            table_unit.clone(),
+        );
+        let at = |index: usize| {
+            let (sheet, row) = locations.get(index).copied().unwrap_or(("", 0));
+            (sheet.to_string(), row)
+        };
         locate(
-            &typed,
+            &Problems::of(&typed),
             &names[i],
             &paths[i],
             *sheet_col,
-            &locations,
+            &at,
             &mut warnings,
         );
-        let (field, array) = to_arrow(&names[i], &paths[i], unit.as_deref(), &typed)?;
+        let (field, array) = to_arrow(
+            &names[i],
+            &paths[i],
+            unit.as_deref(),
+            typed.kind,
+            typed.values.clone(),
+        )?;
         column_reports.push(column_report(
-            &names[i], &paths[i], unit, &typed, &field, &array,
+            &names[i],
+            &paths[i],
+            unit,
+            typed.kind,
+            &typed.null_markers,
+            &field,
+            &array,
         ));
         fields.push(field);
         arrays.push(array);
@@ -243,37 +264,60 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
     })
 }
 
-fn column_unit(
-    typed: &TypedColumn,
+/// The unit of a column: its header's, else (for money-like decimals) the
+/// table's unit line; percentages are stored as fractions.
+pub(crate) fn column_unit(
+    kind: Kind,
+    percent: bool,
     header_unit: Option<String>,
     table_unit: Option<String>,
 ) -> Option<String> {
-    if typed.percent {
+    if percent {
         return header_unit.or_else(|| Some("1 (fraction; was %)".to_string()));
     }
-    match typed.kind {
+    match kind {
         Kind::Decimal { .. } => header_unit.or(table_unit),
         Kind::Integer => header_unit,
         _ => None,
     }
 }
 
-/// Turns misfits and destroyed values into located warnings.
-fn locate(
-    typed: &TypedColumn,
+/// The values of one column that did not fit its type or were destroyed.
+pub(crate) struct Problems<'a> {
+    pub(crate) misfits: &'a [Misfit],
+    pub(crate) misfit_total: usize,
+    pub(crate) destroyed: &'a [Misfit],
+    pub(crate) destroyed_total: usize,
+}
+
+impl<'a> Problems<'a> {
+    fn of(typed: &'a TypedColumn) -> Self {
+        Problems {
+            misfits: &typed.misfits,
+            misfit_total: typed.misfit_total,
+            destroyed: &typed.destroyed,
+            destroyed_total: typed.destroyed_total,
+        }
+    }
+}
+
+/// Turns misfits and destroyed values into located warnings; `at` gives the
+/// sheet and 0-based row of a value's index.
+pub(crate) fn locate(
+    typed: &Problems,
     name: &str,
     path: &[String],
     sheet_col: Option<usize>,
-    locations: &[(&str, usize)],
+    at: &dyn Fn(usize) -> (String, usize),
     warnings: &mut Vec<Warning>,
 ) {
-    const MAX_PER_COLUMN: usize = 50;
+    const MAX_PER_COLUMN: usize = crate::typing::MAX_KEPT_PROBLEMS;
     let header = path.join("/");
-    let mut emit = |code: &str, m: &crate::typing::Misfit| {
-        let (sheet, row) = locations.get(m.index).copied().unwrap_or(("", 0));
+    let mut emit = |code: &str, m: &Misfit| {
+        let (sheet, row) = at(m.index);
         warnings.push(Warning {
             code: code.into(),
-            sheet: Some(sheet.to_string()),
+            sheet: Some(sheet),
             row: Some(row + 1),
             column: sheet_col.map(column_letter),
             header: Some(header.clone()),
@@ -286,8 +330,8 @@ fn locate(
     for m in typed.destroyed.iter().take(MAX_PER_COLUMN) {
         emit("precision_lost", m);
     }
-    let extra = typed.misfits.len().saturating_sub(MAX_PER_COLUMN)
-        + typed.destroyed.len().saturating_sub(MAX_PER_COLUMN);
+    let extra = typed.misfit_total.saturating_sub(MAX_PER_COLUMN)
+        + typed.destroyed_total.saturating_sub(MAX_PER_COLUMN);
     if extra > 0 {
         warnings.push(Warning {
             code: "more_problems".into(),
@@ -300,37 +344,39 @@ fn locate(
     }
 }
 
-fn to_arrow(
+/// One column as an Arrow field (with its header path, kind and unit as
+/// field metadata) and array.
+pub(crate) fn to_arrow(
     name: &str,
     path: &[String],
     unit: Option<&str>,
-    typed: &TypedColumn,
+    kind: Kind,
+    values: Values,
 ) -> Result<(Field, ArrayRef)> {
-    let (data_type, array): (DataType, ArrayRef) = match (&typed.values, typed.kind) {
-        (Values::Int(v), _) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+    let (data_type, array): (DataType, ArrayRef) = match (values, kind) {
+        (Values::Int(v), _) => (DataType::Int64, Arc::new(Int64Array::from(v))),
         (Values::Decimal(v), Kind::Decimal { precision, scale }) => {
-            let a = Decimal128Array::from(v.clone())
-                .with_precision_and_scale(precision, scale as i8)?;
+            let a = Decimal128Array::from(v).with_precision_and_scale(precision, scale as i8)?;
             (DataType::Decimal128(precision, scale as i8), Arc::new(a))
         }
         (Values::Decimal(v), _) => {
-            let a = Decimal128Array::from(v.clone()).with_precision_and_scale(38, 0)?;
+            let a = Decimal128Array::from(v).with_precision_and_scale(38, 0)?;
             (DataType::Decimal128(38, 0), Arc::new(a))
         }
-        (Values::Date(v), _) => (DataType::Date32, Arc::new(Date32Array::from(v.clone()))),
+        (Values::Date(v), _) => (DataType::Date32, Arc::new(Date32Array::from(v))),
         (Values::Timestamp(v), _) => (
             DataType::Timestamp(TimeUnit::Millisecond, None),
-            Arc::new(TimestampMillisecondArray::from(v.clone())),
+            Arc::new(TimestampMillisecondArray::from(v)),
         ),
-        (Values::Bool(v), _) => (DataType::Boolean, Arc::new(BooleanArray::from(v.clone()))),
-        (Values::Text(v), _) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
+        (Values::Bool(v), _) => (DataType::Boolean, Arc::new(BooleanArray::from(v))),
+        (Values::Text(v), _) => (DataType::Utf8, Arc::new(StringArray::from(v))),
     };
     let mut metadata = HashMap::new();
     metadata.insert(
         meta::PATH.to_string(),
         serde_json::to_string(path).unwrap_or_default(),
     );
-    metadata.insert(meta::KIND.to_string(), typed.kind.name().to_string());
+    metadata.insert(meta::KIND.to_string(), kind.name().to_string());
     if let Some(u) = unit {
         metadata.insert(meta::UNIT.to_string(), u.to_string());
     }
@@ -340,17 +386,13 @@ fn to_arrow(
     ))
 }
 
-fn column_report(
-    name: &str,
-    path: &[String],
-    unit: Option<String>,
-    typed: &TypedColumn,
-    field: &Field,
-    array: &ArrayRef,
-) -> ColumnReport {
+/// Adds up to three distinct example values of `array` to `examples`.
+pub(crate) fn add_examples(examples: &mut Vec<String>, array: &ArrayRef) {
+    if examples.len() >= 3 {
+        return;
+    }
     let formatter =
         arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &Default::default()).ok();
-    let mut examples = Vec::new();
     if let Some(f) = formatter {
         for i in 0..array.len() {
             if examples.len() >= 3 {
@@ -364,15 +406,28 @@ fn column_report(
             }
         }
     }
+}
+
+pub(crate) fn column_report(
+    name: &str,
+    path: &[String],
+    unit: Option<String>,
+    kind: Kind,
+    null_markers: &std::collections::BTreeMap<String, usize>,
+    field: &Field,
+    array: &ArrayRef,
+) -> ColumnReport {
+    let mut examples = Vec::new();
+    add_examples(&mut examples, array);
     ColumnReport {
         name: name.to_string(),
         path: path.to_vec(),
         data_type: field.data_type().to_string(),
-        kind: typed.kind.name().to_string(),
+        kind: kind.name().to_string(),
         unit,
         pii: None,
         nulls: array.null_count(),
-        null_markers: typed.null_markers.clone(),
+        null_markers: null_markers.clone(),
         examples,
     }
 }
@@ -400,31 +455,35 @@ fn sheet_report(t: &SheetTable) -> SheetReport {
         let header = col.path.last().cloned().unwrap_or_default();
         let typed = type_column(&header, &cells);
         let unit = column_unit(
-            &typed,
+            typed.kind,
+            typed.percent,
             col.path.last().and_then(|h| split_header_unit(h).1),
             shape.unit.clone(),
         );
-        if let Ok((field, array)) = to_arrow(&names[ci], &col.path, unit.as_deref(), &typed) {
+        if let Ok((field, array)) = to_arrow(
+            &names[ci],
+            &col.path,
+            unit.as_deref(),
+            typed.kind,
+            typed.values.clone(),
+        ) {
             columns.push(column_report(
-                &names[ci], &col.path, unit, &typed, &field, &array,
+                &names[ci],
+                &col.path,
+                unit,
+                typed.kind,
+                &typed.null_markers,
+                &field,
+                &array,
             ));
         }
         if matches!(typed.kind, Kind::Decimal { .. } | Kind::Integer) {
-            let sum = sum_of(&typed);
+            let sum = sum_value(sum_of(&typed.values, typed.kind), typed.kind);
             for (k, &r) in shape.totals_rows.iter().enumerate() {
                 let cell = t.sheet.rows[r].get(col.index).unwrap_or(&Cell::Empty);
-                let stated = normalize(&cell.display());
-                let Some(stated_num) = crate::text::parse_number(&stated) else {
-                    continue;
-                };
-                let stated_f = stated_num.value.to_f64();
-                totals[k].columns.push(TotalsColumn {
-                    column: names[ci].clone(),
-                    stated,
-                    computed: crate::text::format_excel_number(sum),
-                    matches: (stated_f - sum).abs()
-                        <= 0.005 * stated_f.abs().max(1.0) / 100.0 + 0.01,
-                });
+                if let Some(check) = totals_column(&names[ci], cell, sum) {
+                    totals[k].columns.push(check);
+                }
             }
         }
     }
@@ -445,12 +504,39 @@ fn sheet_report(t: &SheetTable) -> SheetReport {
     }
 }
 
-fn sum_of(typed: &TypedColumn) -> f64 {
-    match (&typed.values, typed.kind) {
-        (Values::Int(v), _) => v.iter().flatten().map(|&x| x as f64).sum(),
-        (Values::Decimal(v), Kind::Decimal { scale, .. }) => {
-            v.iter().flatten().map(|&x| x as f64).sum::<f64>() / 10f64.powi(i32::from(scale))
+/// A totals row's stated value of one column checked against the sum of its data.
+pub(crate) fn totals_column(name: &str, cell: &Cell, sum: f64) -> Option<TotalsColumn> {
+    let stated = normalize(&cell.display());
+    let stated_f = crate::text::parse_number(&stated)?.value.to_f64();
+    Some(TotalsColumn {
+        column: name.to_string(),
+        stated,
+        computed: crate::text::format_excel_number(sum),
+        matches: (stated_f - sum).abs() <= 0.005 * stated_f.abs().max(1.0) / 100.0 + 0.01,
+    })
+}
+
+/// The sum of a numeric column's values (0 for other kinds).
+///
+/// Exact: unscaled values are added as integers (saturating), so a column
+/// summed in pieces gives the very same total. See [`sum_value`].
+pub(crate) fn sum_of(values: &Values, kind: Kind) -> i128 {
+    match (values, kind) {
+        (Values::Int(v), _) => v
+            .iter()
+            .flatten()
+            .fold(0i128, |s, &x| s.saturating_add(i128::from(x))),
+        (Values::Decimal(v), Kind::Decimal { .. }) => {
+            v.iter().flatten().fold(0i128, |s, &x| s.saturating_add(x))
         }
-        _ => 0.0,
+        _ => 0,
+    }
+}
+
+/// An unscaled sum of [`sum_of`] as a number.
+pub(crate) fn sum_value(unscaled: i128, kind: Kind) -> f64 {
+    match kind {
+        Kind::Decimal { scale, .. } => unscaled as f64 / 10f64.powi(i32::from(scale)),
+        _ => unscaled as f64,
     }
 }

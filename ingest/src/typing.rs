@@ -86,13 +86,18 @@ pub struct TypedColumn {
     pub percent: bool,
     /// Nulls, by the marker that stood in the cell (`""` for empty).
     pub null_markers: BTreeMap<String, usize>,
-    /// Values that did not fit and were stored as null.
+    /// The first values that did not fit and were stored as null
+    /// (at most [`MAX_KEPT_PROBLEMS`]).
     pub misfits: Vec<Misfit>,
-    /// Values that Excel destroyed (long digit strings stored as floats).
+    /// Values that did not fit, in all.
+    pub misfit_total: usize,
+    /// The first values that Excel destroyed (long digit strings stored as floats).
     pub destroyed: Vec<Misfit>,
+    /// Destroyed values in all.
+    pub destroyed_total: usize,
 }
 
-enum Parsed {
+pub(crate) enum Parsed {
     Null(String),
     Num(crate::text::ParsedNumber, String),
     Date(NaiveDateTime),
@@ -231,209 +236,465 @@ fn display(p: &Parsed, cell: &Cell) -> String {
     }
 }
 
-/// Hierarchical codes: most values extend a shorter value of the column
-/// (`201` → `20101` → `2010101`).
-fn hierarchical(digits: &[&str]) -> bool {
-    if digits.len() < 3 || digits.iter().any(|d| d.len() < 3) {
-        return false; // row numbers 1, 2, … 10, 11 are not codes
-    }
-    let set: std::collections::HashSet<&str> = digits.iter().copied().collect();
-    let extending = digits
-        .iter()
-        .filter(|d| set.contains(&d[..d.len() - 2]))
-        .count();
-    extending * 3 >= digits.len()
+/// Misfits and destroyed values kept per column with their location (the
+/// rest are counted): the report shows at most this many of each.
+pub const MAX_KEPT_PROBLEMS: usize = 50;
+
+/// Distinct plain-digit values remembered for the hierarchical-code test;
+/// a column with more is not a classification code list.
+const MAX_DIGIT_VALUES: usize = 200_000;
+
+/// What a column's values show, gathered one value at a time: enough to
+/// choose the column's type without keeping the values, so a column of a
+/// streamed file is typed over all of its values in one pass.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    date_hint: bool,
+    code_hint: bool,
+    ident_hint: bool,
+    null_markers: BTreeMap<String, usize>,
+    n_num: usize,
+    n_date: usize,
+    n_bool: usize,
+    n_text: usize,
+    n_destroyed: usize,
+    int_only: bool,
+    any_percent: bool,
+    leading_zero: bool,
+    long_digits: bool,
+    has_time: bool,
+    /// Plain-digit values (with their counts) for the hierarchical-code test.
+    digits: std::collections::HashMap<String, usize>,
+    n_plain_digits: usize,
+    short_digits: bool,
+    digits_overflow: bool,
+    fits_i64: bool,
+    /// Largest scale and integer digits of the values written with `%`, of
+    /// those without, and of those without once scaled as percentages.
+    pct_scale: Option<u8>,
+    pct_int_digits: u32,
+    plain_scale: Option<u8>,
+    plain_int_digits: u32,
+    plain_as_pct_int_digits: u32,
 }
 
-/// Types one column from its cells. `header` is the last header level.
-pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
-    let date_hint = header_says_date(header);
-    let code_hint = header_says_code(header);
-    let ident_hint = header_says_identifier(header);
-    let parsed: Vec<Parsed> = cells.iter().map(|c| parse_cell(c, date_hint)).collect();
+/// The type chosen for a column and how to convert its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Chosen type.
+    pub kind: Kind,
+    /// Some values were percentages: every value is stored as a fraction.
+    any_percent: bool,
+    /// Digits kept as text because they identify (IDs, phones, accounts).
+    identifiers: bool,
+    date_hint: bool,
+}
 
-    let mut null_markers = BTreeMap::new();
-    let (mut n_num, mut n_date, mut n_bool, mut n_text, mut n_destroyed) = (0, 0, 0, 0, 0);
-    let mut n_int_only = true;
-    let mut any_percent = false;
-    let mut leading_zero = false;
-    let mut long_digits = false;
-    let mut has_time = false;
-    let mut plain_digit_values: Vec<&str> = Vec::new();
-    for p in &parsed {
+impl Evidence {
+    /// Empty evidence for a column headed `header` (its last header level).
+    pub fn new(header: &str) -> Self {
+        Evidence {
+            date_hint: header_says_date(header),
+            code_hint: header_says_code(header),
+            ident_hint: header_says_identifier(header),
+            null_markers: BTreeMap::new(),
+            n_num: 0,
+            n_date: 0,
+            n_bool: 0,
+            n_text: 0,
+            n_destroyed: 0,
+            int_only: true,
+            any_percent: false,
+            leading_zero: false,
+            long_digits: false,
+            has_time: false,
+            digits: std::collections::HashMap::new(),
+            n_plain_digits: 0,
+            short_digits: false,
+            digits_overflow: false,
+            fits_i64: true,
+            pct_scale: None,
+            pct_int_digits: 0,
+            plain_scale: None,
+            plain_int_digits: 0,
+            plain_as_pct_int_digits: 0,
+        }
+    }
+
+    /// Parses a cell as this column reads it.
+    pub(crate) fn parse(&self, cell: &Cell) -> Parsed {
+        parse_cell(cell, self.date_hint)
+    }
+
+    /// Adds one cell to the evidence.
+    pub fn add(&mut self, cell: &Cell) {
+        let p = self.parse(cell);
+        self.observe(&p);
+    }
+
+    /// Adds `n` empty cells.
+    pub fn add_empty(&mut self, n: usize) {
+        if n > 0 {
+            *self.null_markers.entry(String::new()).or_insert(0) += n;
+        }
+    }
+
+    /// Adds one parsed value to the evidence.
+    pub(crate) fn observe(&mut self, p: &Parsed) {
         match p {
-            Parsed::Null(m) => *null_markers.entry(m.clone()).or_insert(0) += 1,
-            Parsed::Num(n, s) => {
-                n_num += 1;
-                if n.value.scale > 0 || n.percent {
-                    n_int_only = false;
+            Parsed::Null(m) => {
+                if let Some(n) = self.null_markers.get_mut(m) {
+                    *n += 1;
+                } else {
+                    self.null_markers.insert(m.clone(), 1);
                 }
-                any_percent |= n.percent;
-                leading_zero |= n.leading_zero;
+            }
+            Parsed::Num(n, s) => {
+                self.n_num += 1;
+                if n.value.scale > 0 || n.percent {
+                    self.int_only = false;
+                }
+                self.any_percent |= n.percent;
+                self.leading_zero |= n.leading_zero;
+                self.fits_i64 &= i64::try_from(n.value.mantissa).is_ok();
+                if n.percent {
+                    self.pct_scale = Some(self.pct_scale.unwrap_or(0).max(n.value.scale));
+                    self.pct_int_digits = self.pct_int_digits.max(n.value.integer_digits());
+                } else {
+                    self.plain_scale = Some(self.plain_scale.unwrap_or(0).max(n.value.scale));
+                    self.plain_int_digits = self.plain_int_digits.max(n.value.integer_digits());
+                    self.plain_as_pct_int_digits = self
+                        .plain_as_pct_int_digits
+                        .max(fraction(n, true).integer_digits());
+                }
                 if n.plain_digits {
-                    plain_digit_values.push(s.as_str());
+                    self.n_plain_digits += 1;
+                    self.short_digits |= s.len() < 3;
                     if s.len() >= 11 {
-                        long_digits = true;
+                        self.long_digits = true;
+                    }
+                    if let Some(c) = self.digits.get_mut(s.as_str()) {
+                        *c += 1;
+                    } else if self.digits.len() < MAX_DIGIT_VALUES {
+                        self.digits.insert(s.clone(), 1);
+                    } else {
+                        self.digits_overflow = true;
                     }
                 }
             }
             Parsed::Date(d) => {
-                n_date += 1;
-                has_time |= d.time() != chrono::NaiveTime::MIN;
+                self.n_date += 1;
+                self.has_time |= d.time() != chrono::NaiveTime::MIN;
             }
-            Parsed::Bool(_) => n_bool += 1,
-            Parsed::Destroyed(_) => n_destroyed += 1,
-            Parsed::Text(_) => n_text += 1,
+            Parsed::Bool(_) => self.n_bool += 1,
+            Parsed::Destroyed(_) => self.n_destroyed += 1,
+            Parsed::Text(_) => self.n_text += 1,
         }
     }
-    let non_null = n_num + n_date + n_bool + n_text + n_destroyed;
-    // Up to 2% of values (at least one) may be misfits before a column falls back to text.
-    let tolerated = |fit: usize| fit > 0 && (non_null - fit) * 50 <= non_null && fit * 2 > non_null;
 
-    let all_plain_digits = n_num > 0 && plain_digit_values.len() == n_num;
-    let codes = n_destroyed == 0
-        && n_num > 0
-        && n_date == 0
-        && (code_hint
-            || leading_zero
-            || (all_plain_digits
-                && n_text == 0
-                && !long_digits
-                && hierarchical(&plain_digit_values)));
-    let identifiers =
-        n_destroyed == 0 && n_num > 0 && (ident_hint || (all_plain_digits && long_digits));
+    /// Nulls seen, by the marker that stood in the cell (`""` for empty).
+    pub fn null_markers(&self) -> &BTreeMap<String, usize> {
+        &self.null_markers
+    }
 
-    let kind = if non_null == 0 || n_destroyed > 0 || identifiers {
-        Kind::Text
-    } else if codes {
-        Kind::Code
-    } else if tolerated(n_date) && n_num == 0
-        || (n_date > 0 && n_date + n_num == non_null && date_hint && tolerated(n_date))
-    {
-        if has_time {
-            Kind::Timestamp
-        } else {
-            Kind::Date
+    /// Hierarchical codes: most values extend a shorter value of the column
+    /// (`201` → `20101` → `2010101`).
+    fn hierarchical(&self) -> bool {
+        if self.n_plain_digits < 3 || self.short_digits || self.digits_overflow {
+            return false; // row numbers 1, 2, … 10, 11 are not codes
         }
-    } else if n_bool == non_null {
-        Kind::Boolean
-    } else if tolerated(n_num) {
-        numeric_kind(&parsed, n_int_only, any_percent)
-    } else {
-        Kind::Text
-    };
+        let extending: usize = self
+            .digits
+            .iter()
+            .filter(|(d, _)| self.digits.contains_key(&d[..d.len() - 2]))
+            .map(|(_, n)| n)
+            .sum();
+        extending * 3 >= self.n_plain_digits
+    }
 
-    let mut misfits = Vec::new();
-    let mut destroyed = Vec::new();
-    let mut misfit = |i: usize, p: &Parsed, why: &str| {
-        misfits.push(Misfit {
-            index: i,
-            value: display(p, cells[i]),
-            reason: why.to_string(),
-        })
-    };
-    let values = match kind {
-        Kind::Integer => Values::Int(
-            parsed
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match p {
+    fn numeric_kind(&self) -> Kind {
+        let (scale, int_digits) = if self.any_percent {
+            (
+                self.pct_scale
+                    .into_iter()
+                    .chain(self.plain_scale.map(|s| s + 2))
+                    .max()
+                    .unwrap_or(0),
+                self.pct_int_digits.max(self.plain_as_pct_int_digits),
+            )
+        } else {
+            (self.plain_scale.unwrap_or(0), self.plain_int_digits)
+        };
+        let int_digits = int_digits.max(1);
+        if self.int_only && self.fits_i64 && !self.any_percent {
+            return Kind::Integer;
+        }
+        let scale = scale.min(18);
+        let needed = int_digits + u32::from(scale);
+        let precision = if needed <= 18 { 18 } else { 38 };
+        let scale = if needed > 38 {
+            38u8.saturating_sub(int_digits.min(38) as u8)
+        } else {
+            scale
+        };
+        Kind::Decimal { precision, scale }
+    }
+
+    /// Chooses the column's type from everything seen.
+    pub fn decide(&self) -> Decision {
+        let (n_num, n_date, n_bool, n_text, n_destroyed) = (
+            self.n_num,
+            self.n_date,
+            self.n_bool,
+            self.n_text,
+            self.n_destroyed,
+        );
+        let non_null = n_num + n_date + n_bool + n_text + n_destroyed;
+        // Up to 2% of values (at least one) may be misfits before a column falls back to text.
+        let tolerated =
+            |fit: usize| fit > 0 && (non_null - fit) * 50 <= non_null && fit * 2 > non_null;
+        let all_plain_digits = n_num > 0 && self.n_plain_digits == n_num;
+        let codes = n_destroyed == 0
+            && n_num > 0
+            && n_date == 0
+            && (self.code_hint
+                || self.leading_zero
+                || (all_plain_digits && n_text == 0 && !self.long_digits && self.hierarchical()));
+        let identifiers = n_destroyed == 0
+            && n_num > 0
+            && (self.ident_hint || (all_plain_digits && self.long_digits));
+        let kind = if non_null == 0 || n_destroyed > 0 || identifiers {
+            Kind::Text
+        } else if codes {
+            Kind::Code
+        } else if tolerated(n_date) && n_num == 0
+            || (n_date > 0 && n_date + n_num == non_null && self.date_hint && tolerated(n_date))
+        {
+            if self.has_time {
+                Kind::Timestamp
+            } else {
+                Kind::Date
+            }
+        } else if n_bool == non_null {
+            Kind::Boolean
+        } else if tolerated(n_num) {
+            self.numeric_kind()
+        } else {
+            Kind::Text
+        };
+        Decision {
+            kind,
+            any_percent: self.any_percent,
+            identifiers,
+            date_hint: self.date_hint,
+        }
+    }
+}
+
+/// Converts the values of one column to its decided type, in pieces: each
+/// [`Converter::take`] returns the values converted since the last one.
+#[derive(Debug)]
+pub struct Converter {
+    decision: Decision,
+    values: Values,
+    /// The first misfits, by index among all the column's values.
+    pub misfits: Vec<Misfit>,
+    /// Misfits in all.
+    pub misfit_total: usize,
+    /// The first destroyed values.
+    pub destroyed: Vec<Misfit>,
+    /// Destroyed values in all.
+    pub destroyed_total: usize,
+}
+
+impl Converter {
+    /// A converter for a column typed as `decision` says.
+    pub fn new(decision: Decision) -> Self {
+        Converter {
+            decision,
+            values: empty_values(decision.kind, 0),
+            misfits: Vec::new(),
+            misfit_total: 0,
+            destroyed: Vec::new(),
+            destroyed_total: 0,
+        }
+    }
+
+    /// Makes room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        match &mut self.values {
+            Values::Int(v) | Values::Timestamp(v) => v.reserve(n),
+            Values::Decimal(v) => v.reserve(n),
+            Values::Date(v) => v.reserve(n),
+            Values::Bool(v) => v.reserve(n),
+            Values::Text(v) => v.reserve(n),
+        }
+    }
+
+    /// Converts one cell, the `index`-th value of the column.
+    pub fn push(&mut self, index: usize, cell: &Cell) {
+        let p = parse_cell(cell, self.decision.date_hint);
+        self.push_parsed(index, &p, cell);
+    }
+
+    fn misfit(&mut self, index: usize, p: &Parsed, cell: &Cell, why: &str) {
+        self.misfit_total += 1;
+        if self.misfits.len() < MAX_KEPT_PROBLEMS {
+            self.misfits.push(Misfit {
+                index,
+                value: display(p, cell),
+                reason: why.to_string(),
+            });
+        }
+    }
+
+    pub(crate) fn push_parsed(&mut self, index: usize, p: &Parsed, cell: &Cell) {
+        let d = self.decision;
+        match d.kind {
+            Kind::Integer => {
+                let v = match p {
                     Parsed::Num(n, _) => i64::try_from(n.value.mantissa).ok(),
                     Parsed::Null(_) => None,
                     other => {
-                        misfit(i, other, "not a whole number");
+                        self.misfit(index, other, cell, "not a whole number");
                         None
                     }
-                })
-                .collect(),
-        ),
-        Kind::Decimal { scale, .. } => Values::Decimal(
-            parsed
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match p {
-                    Parsed::Num(n, _) => fraction(n, any_percent).rescale(scale),
+                };
+                if let Values::Int(out) = &mut self.values {
+                    out.push(v);
+                }
+            }
+            Kind::Decimal { scale, .. } => {
+                let v = match p {
+                    Parsed::Num(n, _) => fraction(n, d.any_percent).rescale(scale),
                     Parsed::Null(_) => None,
                     other => {
-                        misfit(i, other, "not a number");
+                        self.misfit(index, other, cell, "not a number");
                         None
                     }
-                })
-                .collect(),
-        ),
-        Kind::Date => Values::Date(
-            parsed
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match p {
+                };
+                if let Values::Decimal(out) = &mut self.values {
+                    out.push(v);
+                }
+            }
+            Kind::Date => {
+                let v = match p {
                     Parsed::Date(d) => Some(days(d)),
                     Parsed::Num(n, s) => match parse_date(s, true)
                         .or_else(|| excel_serial_to_datetime(n.value.to_f64()))
                     {
                         Some(d) => Some(days(&d)),
                         None => {
-                            misfit(i, p, "not a date");
+                            self.misfit(index, p, cell, "not a date");
                             None
                         }
                     },
                     Parsed::Null(_) => None,
                     other => {
-                        misfit(i, other, "not a date");
+                        self.misfit(index, other, cell, "not a date");
                         None
                     }
-                })
-                .collect(),
-        ),
-        Kind::Timestamp => Values::Timestamp(
-            parsed
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match p {
+                };
+                if let Values::Date(out) = &mut self.values {
+                    out.push(v);
+                }
+            }
+            Kind::Timestamp => {
+                let v = match p {
                     Parsed::Date(d) => Some(d.and_utc().timestamp_millis()),
                     Parsed::Null(_) => None,
                     other => {
-                        misfit(i, other, "not a date/time");
+                        self.misfit(index, other, cell, "not a date/time");
                         None
                     }
-                })
-                .collect(),
-        ),
-        Kind::Boolean => Values::Bool(
-            parsed
-                .iter()
-                .map(|p| match p {
-                    Parsed::Bool(b) => Some(*b),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        Kind::Code | Kind::Text => Values::Text(
-            parsed
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match p {
+                };
+                if let Values::Timestamp(out) = &mut self.values {
+                    out.push(v);
+                }
+            }
+            Kind::Boolean => {
+                if let Values::Bool(out) = &mut self.values {
+                    out.push(match p {
+                        Parsed::Bool(b) => Some(*b),
+                        _ => None,
+                    });
+                }
+            }
+            Kind::Code | Kind::Text => {
+                let v = match p {
                     Parsed::Null(_) => None,
                     Parsed::Destroyed(s) => {
-                        destroyed.push(Misfit {
-                            index: i,
-                            value: s.clone(),
-                            reason: "a 15–18 digit number stored as a float: Excel kept only 15 significant digits, so the value is destroyed".into(),
-                        });
+                        self.destroyed_total += 1;
+                        if self.destroyed.len() < MAX_KEPT_PROBLEMS {
+                            self.destroyed.push(Misfit {
+                                index,
+                                value: s.clone(),
+                                reason: "a 15–18 digit number stored as a float: Excel kept only 15 significant digits, so the value is destroyed".into(),
+                            });
+                        }
                         None
                     }
-                    Parsed::Num(_, s) if kind == Kind::Code || identifiers => Some(s.clone()),
-                    other => Some(display(other, cells[i])),
-                })
-                .collect(),
-        ),
-    };
+                    Parsed::Num(_, s) if d.kind == Kind::Code || d.identifiers => Some(s.clone()),
+                    other => Some(display(other, cell)),
+                };
+                if let Values::Text(out) = &mut self.values {
+                    out.push(v);
+                }
+            }
+        }
+    }
+
+    /// The values converted since the last call.
+    pub fn take(&mut self) -> Values {
+        std::mem::replace(&mut self.values, empty_values(self.decision.kind, 0))
+    }
+
+    /// The column's type.
+    pub fn decision(&self) -> Decision {
+        self.decision
+    }
+}
+
+impl Decision {
+    /// Percentages stored as fractions.
+    pub fn percent(&self) -> bool {
+        self.any_percent && matches!(self.kind, Kind::Decimal { .. })
+    }
+}
+
+fn empty_values(kind: Kind, n: usize) -> Values {
+    match kind {
+        Kind::Integer => Values::Int(Vec::with_capacity(n)),
+        Kind::Decimal { .. } => Values::Decimal(Vec::with_capacity(n)),
+        Kind::Date => Values::Date(Vec::with_capacity(n)),
+        Kind::Timestamp => Values::Timestamp(Vec::with_capacity(n)),
+        Kind::Boolean => Values::Bool(Vec::with_capacity(n)),
+        Kind::Code | Kind::Text => Values::Text(Vec::with_capacity(n)),
+    }
+}
+
+/// Types one column from its cells. `header` is the last header level.
+pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
+    let mut evidence = Evidence::new(header);
+    let parsed: Vec<Parsed> = cells.iter().map(|c| evidence.parse(c)).collect();
+    for p in &parsed {
+        evidence.observe(p);
+    }
+    let decision = evidence.decide();
+    let mut converter = Converter::new(decision);
+    converter.reserve(cells.len());
+    for (i, (p, cell)) in parsed.iter().zip(cells).enumerate() {
+        converter.push_parsed(i, p, cell);
+    }
     TypedColumn {
-        kind,
-        values,
-        percent: any_percent && matches!(kind, Kind::Decimal { .. }),
-        null_markers,
-        misfits,
-        destroyed,
+        kind: decision.kind,
+        values: converter.take(),
+        percent: decision.percent(),
+        null_markers: evidence.null_markers,
+        misfit_total: converter.misfit_total,
+        destroyed_total: converter.destroyed_total,
+        misfits: converter.misfits,
+        destroyed: converter.destroyed,
     }
 }
 
@@ -447,31 +708,6 @@ fn fraction(n: &crate::text::ParsedNumber, column_is_percent: bool) -> Decimal {
     } else {
         n.value
     }
-}
-
-fn numeric_kind(parsed: &[Parsed], int_only: bool, percent: bool) -> Kind {
-    let nums = parsed.iter().filter_map(|p| match p {
-        Parsed::Num(n, _) => Some(fraction(n, percent)),
-        _ => None,
-    });
-    let (mut scale, mut int_digits, mut fits_i64) = (0u8, 1u32, true);
-    for d in nums {
-        scale = scale.max(d.scale);
-        int_digits = int_digits.max(d.integer_digits());
-        fits_i64 &= i64::try_from(d.mantissa).is_ok();
-    }
-    if int_only && fits_i64 && !percent {
-        return Kind::Integer;
-    }
-    let scale = scale.min(18);
-    let needed = int_digits + u32::from(scale);
-    let precision = if needed <= 18 { 18 } else { 38 };
-    let scale = if needed > 38 {
-        38u8.saturating_sub(int_digits.min(38) as u8)
-    } else {
-        scale
-    };
-    Kind::Decimal { precision, scale }
 }
 
 fn days(d: &NaiveDateTime) -> i32 {

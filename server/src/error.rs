@@ -68,7 +68,7 @@ impl std::fmt::Display for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        // 429: `Retry-After` from `details.retry_after_secs` when known, else 1 s.
+        // 429 and 503: `Retry-After` from `details.retry_after_secs` when known, else 1 s.
         let retry_after = self
             .details
             .as_ref()
@@ -79,7 +79,10 @@ impl IntoResponse for ApiError {
             body["error"]["details"] = d;
         }
         let mut response = (self.status, Json(body)).into_response();
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
+        if matches!(
+            self.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(retry_after),
@@ -124,7 +127,7 @@ impl From<gongkai_ingest::Error> for ApiError {
             E::CellTooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "cell_too_long"),
             E::ZipBomb { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "zip_bomb"),
             E::XmlEntities { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "xml_entities"),
-            E::Arrow(_) | E::Parquet(_) => return ApiError::internal(e),
+            E::Arrow(_) | E::Parquet(_) | E::Io { .. } => return ApiError::internal(e),
         };
         ApiError::new(status, code, e.to_string()).with_details(e.details())
     }

@@ -595,45 +595,46 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_with_progress(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+/// Runs the upload pipeline over a local file (streamed when it is large
+/// delimited text) with a progress bar on large files; hands each redacted
+/// batch to `on_batch` and returns the report.
+fn run_ingest(
+    file: &std::path::Path,
+    sheet: Option<String>,
+    category: &str,
+    on_batch: impl FnMut(arrow::record_batch::RecordBatch) -> anyhow::Result<()>,
+) -> anyhow::Result<gongkai_ingest::Report> {
+    let category = gongkai_ingest::privacy::Category::from_name(category).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--category must be social_assistance, subsidy, land_compensation, penalty or other"
+        )
+    })?;
+    let len = std::fs::metadata(file)
+        .with_context(|| format!("opening {}", file.display()))?
+        .len();
     let bar = indicatif::ProgressBar::new(len);
     if len < 16 << 20 {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec})",
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message("reading");
-    let mut buf = Vec::with_capacity(len as usize);
-    let mut reader = bar.wrap_read(f);
-    reader.read_to_end(&mut buf)?;
-    bar.finish_and_clear();
-    Ok(buf)
-}
-
-fn run_ingest(
-    file: &std::path::Path,
-    sheet: Option<String>,
-    category: &str,
-) -> anyhow::Result<gongkai_ingest::Ingested> {
-    let category = gongkai_ingest::privacy::Category::from_name(category).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--category must be social_assistance, subsidy, land_compensation, penalty or other"
-        )
-    })?;
-    let bytes = read_with_progress(file)?;
-    let spinner = indicatif::ProgressBar::new_spinner();
-    if bytes.len() < 16 << 20 {
-        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    spinner.set_message("detecting the table, typing columns…");
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let progress = |pass: u8, done: u64, _total: u64| {
+        let msg = if pass == 1 {
+            "pass 1/2: shape and types"
+        } else {
+            "pass 2/2: converting"
+        };
+        if bar.message() != msg {
+            bar.set_message(msg);
+            bar.reset();
+        }
+        bar.set_position(done);
+    };
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -646,9 +647,16 @@ fn run_ingest(
         category,
         ..Default::default()
     };
-    let result = gongkai_ingest::ingest_with_policy(&name, &bytes, &options, &policy);
-    spinner.finish_and_clear();
-    Ok(result?)
+    let result = gongkai_ingest::stream::ingest_path(
+        &name,
+        file,
+        &options,
+        &policy,
+        Some(&progress),
+        on_batch,
+    );
+    bar.finish_and_clear();
+    result
 }
 
 fn inspect(
@@ -657,8 +665,8 @@ fn inspect(
     sheet: Option<String>,
     category: &str,
 ) -> anyhow::Result<()> {
-    let ingested = run_ingest(file, sheet, category)?;
-    let r = &ingested.report;
+    let report = run_ingest(file, sheet, category, |_| Ok(()))?;
+    let r = &report;
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
         return Ok(());
@@ -745,15 +753,38 @@ fn convert(
     sheet: Option<String>,
     category: &str,
 ) -> anyhow::Result<()> {
-    let ingested = run_ingest(file, sheet, category)?;
-    let bytes = gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
-    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+    let output =
+        std::fs::File::create(out).with_context(|| format!("writing {}", out.display()))?;
+    let mut output = Some(output);
+    let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
+    let (mut rows, mut columns) = (0usize, 0usize);
+    let report = run_ingest(file, sheet, category, |batch| {
+        if writer.is_none() {
+            let f = output
+                .take()
+                .ok_or_else(|| anyhow::anyhow!("output opened twice"))?;
+            writer = Some(parquet::arrow::ArrowWriter::try_new(
+                f,
+                batch.schema(),
+                Some(gongkai_ingest::parquet_out::writer_properties()),
+            )?);
+        }
+        rows += batch.num_rows();
+        columns = batch.num_columns();
+        if let Some(w) = writer.as_mut() {
+            w.write(&batch)?;
+        }
+        Ok(())
+    })?;
+    if let Some(w) = writer {
+        w.close()?;
+    }
+    let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     eprintln!(
-        "gongkai: wrote {} rows × {} columns to {} ({} bytes)",
-        ingested.batch.num_rows(),
-        ingested.batch.num_columns(),
+        "gongkai: wrote {rows} rows × {columns} columns to {} ({bytes} bytes; {} warnings, {} personal columns)",
         out.display(),
-        bytes.len()
+        report.warnings.len(),
+        report.privacy.len()
     );
     Ok(())
 }

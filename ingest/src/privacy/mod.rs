@@ -404,26 +404,6 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
     out
 }
 
-/// The kind masked most often in a free-text column (reported as the finding's kind).
-fn dominant_masked_kind(cells: &[Option<String>]) -> PiiKind {
-    let count = |marker: &str| {
-        cells
-            .iter()
-            .flatten()
-            .map(|c| c.matches(marker).count())
-            .sum::<usize>()
-    };
-    [
-        (count("[证件号已隐藏]"), PiiKind::CnResidentId),
-        (count("[手机号已隐藏]"), PiiKind::CnMobile),
-        (count("[卡号已隐藏]"), PiiKind::BankCard),
-    ]
-    .into_iter()
-    .max_by_key(|(n, _)| *n)
-    .map(|(_, k)| k)
-    .unwrap_or(PiiKind::CnResidentId)
-}
-
 fn mask_in_text(text: &str) -> Option<String> {
     let found = find_in_text(&crate::text::normalize(text));
     if found.is_empty() {
@@ -479,227 +459,360 @@ pub fn redact_with(
     report: &mut Report,
     policy: &RedactionPolicy,
 ) -> Result<(RecordBatch, Vec<Finding>)> {
-    let schema = batch.schema();
-    let mut fields: Vec<Arc<Field>> = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    let mut findings = Vec::new();
-    let mut kept_reports = Vec::new();
-    for (i, field) in schema.fields().iter().enumerate() {
-        let array = batch.column(i).clone();
-        let mut col_report = report.columns.get(i).cloned();
-        let path = col_report
-            .as_ref()
-            .map(|c| c.path.clone())
-            .unwrap_or_default();
-        let header = path.last().cloned().unwrap_or_default();
-        let values = strings(&array);
-        let sample: Vec<&str> = values
-            .as_ref()
-            .map(|v| {
-                v.iter()
-                    .flatten()
-                    .map(String::as_str)
-                    .filter(|s| !s.is_empty())
-                    .take(1000)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let (kind, by) = match header_kind(&header) {
-            Some(k) => (Some(k), "header"),
-            None => (value_kind(&sample), "values"),
-        };
-        let non_null = array.len() - array.null_count();
-        let requested = policy
-            .columns
-            .get(field.name().as_str())
-            .copied()
-            .filter(|a| applicable(kind, *a));
-        if kind.is_none() && requested == Some(Action::Drop) {
-            findings.push(Finding {
-                column: field.name().clone(),
-                path: path.clone(),
-                kind: PiiKind::CnResidentId,
-                by: "agency".into(),
-                action: Action::Drop,
-                cells: non_null,
-                preview: Vec::new(),
-            });
-            continue;
-        }
-        let Some(kind) = kind else {
-            // Free text: mask embedded identifiers cell by cell.
-            if let Some(values) = values {
-                let mut cells = 0;
-                let masked: Vec<Option<String>> = values
-                    .into_iter()
-                    .map(|v| {
-                        v.map(|s| match mask_in_text(&s) {
-                            Some(m) => {
-                                cells += 1;
-                                m
-                            }
-                            None => s,
-                        })
-                    })
-                    .collect();
-                if cells > 0 {
-                    let preview = masked
-                        .iter()
-                        .flatten()
-                        .filter(|s| s.contains("已隐藏"))
-                        .take(3)
-                        .cloned()
-                        .collect();
-                    findings.push(Finding {
-                        column: field.name().clone(),
-                        path: path.clone(),
-                        kind: dominant_masked_kind(&masked),
-                        by: "cells".into(),
-                        action: Action::MaskCells,
-                        cells,
-                        preview,
-                    });
-                    arrays.push(Arc::new(StringArray::from(masked)));
-                    fields.push(Arc::new(
-                        field.as_ref().clone().with_data_type(DataType::Utf8),
-                    ));
-                } else {
-                    arrays.push(array);
-                    fields.push(field.clone());
-                }
-            } else {
-                arrays.push(array);
-                fields.push(field.clone());
-            }
-            if let Some(c) = col_report {
-                kept_reports.push(c);
-            }
-            continue;
-        };
-        let action = requested.unwrap_or(kind.default_action_for(policy.category, &header));
-        let mut finding = Finding {
-            column: field.name().clone(),
-            path: path.clone(),
-            kind,
-            by: by.into(),
-            action,
-            cells: non_null,
-            preview: Vec::new(),
-        };
-        let replaced: Option<(ArrayRef, DataType)> = match (action, kind) {
-            (Action::Drop, _) => None,
-            (Action::Mask, _) => values.map(|v| {
-                let a: ArrayRef = Arc::new(StringArray::from(
-                    v.into_iter()
-                        .map(|s| s.map(|s| mask_name(&s)))
-                        .collect::<Vec<_>>(),
-                ));
-                (a, DataType::Utf8)
-            }),
-            (Action::Generalize, PiiKind::Address) => values.map(|v| {
-                let a: ArrayRef = Arc::new(StringArray::from(
-                    v.into_iter()
-                        .map(|s| {
-                            s.map(|s| {
-                                generalize_address(
-                                    &s,
-                                    policy.category == Category::SocialAssistance,
-                                )
-                            })
-                        })
-                        .collect::<Vec<_>>(),
-                ));
-                (a, DataType::Utf8)
-            }),
-            (Action::Generalize, PiiKind::Age) => age_bands(&array).map(|a| (a, DataType::Utf8)),
-            (Action::Generalize, _) => birth_years(&array).map(|a| (a, DataType::Int32)),
-            (Action::Pseudonym, _) => match (&policy.pseudonym_key, values) {
-                (Some(key), Some(v)) => {
-                    let a: ArrayRef = Arc::new(StringArray::from(
-                        v.into_iter()
-                            .map(|s| {
-                                s.filter(|s| !s.trim().is_empty())
-                                    .map(|s| pseudonym(key, kind, &s))
-                            })
-                            .collect::<Vec<_>>(),
-                    ));
-                    Some((a, DataType::Utf8))
-                }
-                // No key, or not text: fall back to the strictest action.
-                _ => None,
-            },
-            (Action::Keep, _) if !NEVER_RAW.contains(&kind) => {
-                Some((array.clone(), array.data_type().clone()))
-            }
-            _ => None,
-        };
-        match replaced {
-            Some((a, dt)) => {
-                if let Ok(f) =
-                    arrow::util::display::ArrayFormatter::try_new(a.as_ref(), &Default::default())
-                {
-                    finding.preview = (0..a.len())
-                        .filter(|&r| a.is_valid(r))
-                        .take(3)
-                        .map(|r| f.value(r).to_string())
-                        .collect();
-                }
-                fields.push(Arc::new(field.as_ref().clone().with_data_type(dt.clone())));
-                arrays.push(a);
-                if let Some(c) = col_report.as_mut() {
-                    c.pii = Some(kind.name().to_string());
-                    c.data_type = dt.to_string();
-                    c.examples = finding.preview.clone();
-                    kept_reports.push(c.clone());
-                }
-            }
-            None => {
-                // Dropped (or no safe transformation for this type): the column is not published.
-                finding.action = Action::Drop;
-            }
-        }
-        findings.push(finding);
-    }
-    let out = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-    // Per-sheet reports show what was detected, even for dropped columns, and
-    // like every other part of the report they carry only redacted values.
-    let clean = |s: &mut String| {
-        if let Some(m) = mask_in_text(s) {
-            *s = m;
-        }
-    };
-    for sheet in &mut report.sheets {
-        for c in &mut sheet.columns {
-            match findings
-                .iter()
-                .find(|f| f.path == c.path && f.action != Action::MaskCells)
-            {
-                Some(f) => {
-                    c.pii = Some(f.kind.name().to_string());
-                    c.examples = f.preview.clone();
-                }
-                None => c.examples.iter_mut().for_each(clean),
-            }
-        }
-        if let Some(t) = sheet.title.as_mut() {
-            clean(t);
-        }
-        for (_, note) in &mut sheet.footnotes {
-            clean(note);
-        }
-    }
-    for c in &mut kept_reports {
-        if c.pii.is_none() {
-            c.examples.iter_mut().for_each(clean);
-        }
-    }
-    for w in &mut report.warnings {
-        clean(&mut w.message);
-    }
-    report.columns = kept_reports;
-    report.privacy = findings.clone();
+    let mut redaction = Redaction::plan(batch, report, policy);
+    let out = redaction.apply(batch)?;
+    let findings = redaction.finish(report);
     Ok((out, findings))
 }
+
+/// Values sampled per column to recognise identifiers by their values.
+pub const SAMPLE_VALUES: usize = 1000;
+
+/// What redaction does to one column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Treatment {
+    /// Published as is (no personal information found).
+    Pass,
+    /// Free text: identifiers inside cells are masked cell by cell.
+    MaskCells,
+    /// Not published; `by_agency` when the agency asked for it on a column
+    /// with nothing detected.
+    Drop { by_agency: bool },
+    /// Replaced by `action` (mask, generalise, pseudonym, keep).
+    Replace(Action),
+}
+
+#[derive(Debug, Clone)]
+struct PlannedColumn {
+    name: String,
+    path: Vec<String>,
+    kind: Option<PiiKind>,
+    by: &'static str,
+    treatment: Treatment,
+    /// Non-null input cells (a finding's `cells`), or masked cells for MaskCells.
+    cells: usize,
+    preview: Vec<String>,
+    /// Markers inserted by cell masking: IDs, mobiles, cards.
+    masked: [usize; 3],
+    out_type: Option<DataType>,
+}
+
+/// Redaction decided once from the head of a table and then applied batch
+/// by batch, so a streamed file is redacted exactly like a file read whole:
+/// [`Redaction::plan`] on the first rows (at least [`SAMPLE_VALUES`]
+/// non-empty values per column, or all rows), [`Redaction::apply`] on every
+/// batch, [`Redaction::finish`] for the findings and the report.
+#[derive(Debug, Clone)]
+pub struct Redaction {
+    policy: RedactionPolicy,
+    columns: Vec<PlannedColumn>,
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::Utf8View)
+}
+
+impl Redaction {
+    /// Decides each column's treatment from `sample` (the table's first rows)
+    /// and the report's header paths.
+    pub fn plan(sample: &RecordBatch, report: &Report, policy: &RedactionPolicy) -> Self {
+        let schema = sample.schema();
+        let mut columns = Vec::new();
+        for (i, field) in schema.fields().iter().enumerate() {
+            let array = sample.column(i);
+            let path = report
+                .columns
+                .get(i)
+                .map(|c| c.path.clone())
+                .unwrap_or_default();
+            let header = path.last().cloned().unwrap_or_default();
+            let text = is_text(field.data_type());
+            let values = if text { strings(array) } else { None };
+            let sample_values: Vec<&str> = values
+                .as_ref()
+                .map(|v| {
+                    v.iter()
+                        .flatten()
+                        .map(String::as_str)
+                        .filter(|s| !s.is_empty())
+                        .take(SAMPLE_VALUES)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let (kind, by) = match header_kind(&header) {
+                Some(k) => (Some(k), "header"),
+                None => (value_kind(&sample_values), "values"),
+            };
+            let requested = policy
+                .columns
+                .get(field.name().as_str())
+                .copied()
+                .filter(|a| applicable(kind, *a));
+            let treatment = match kind {
+                None if requested == Some(Action::Drop) => Treatment::Drop { by_agency: true },
+                None if text => Treatment::MaskCells,
+                None => Treatment::Pass,
+                Some(kind) => {
+                    let action =
+                        requested.unwrap_or(kind.default_action_for(policy.category, &header));
+                    let dt = field.data_type();
+                    let possible = match (action, kind) {
+                        (Action::Drop, _) => false,
+                        (Action::Mask, _) => text,
+                        (Action::Generalize, PiiKind::Address) => text,
+                        (Action::Generalize, PiiKind::Age) => text || dt == &DataType::Int64,
+                        (Action::Generalize, _) => dt == &DataType::Date32,
+                        (Action::Pseudonym, _) => policy.pseudonym_key.is_some() && text,
+                        (Action::Keep, _) => !NEVER_RAW.contains(&kind),
+                        _ => false,
+                    };
+                    if possible {
+                        Treatment::Replace(action)
+                    } else {
+                        // Dropped (or no safe transformation for this type).
+                        Treatment::Drop { by_agency: false }
+                    }
+                }
+            };
+            columns.push(PlannedColumn {
+                name: field.name().clone(),
+                path,
+                kind,
+                by,
+                treatment,
+                cells: 0,
+                preview: Vec::new(),
+                masked: [0; 3],
+                out_type: None,
+            });
+        }
+        Redaction {
+            policy: policy.clone(),
+            columns,
+        }
+    }
+
+    /// Redacts one batch (of the table the plan was made for).
+    pub fn apply(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let mut fields: Vec<Arc<Field>> = Vec::new();
+        let mut arrays: Vec<ArrayRef> = Vec::new();
+        let policy = &self.policy;
+        for (i, field) in schema.fields().iter().enumerate() {
+            let Some(col) = self.columns.get_mut(i) else {
+                continue;
+            };
+            let array = batch.column(i).clone();
+            let non_null = array.len() - array.null_count();
+            let replaced: Option<ArrayRef> = match col.treatment {
+                Treatment::Pass => Some(array.clone()),
+                Treatment::Drop { .. } => {
+                    col.cells += non_null;
+                    None
+                }
+                Treatment::MaskCells => {
+                    let values = strings(&array).unwrap_or_default();
+                    let masked: Vec<Option<String>> = values
+                        .into_iter()
+                        .map(|v| {
+                            v.map(|s| match mask_in_text(&s) {
+                                Some(m) => {
+                                    col.cells += 1;
+                                    for (k, marker) in MARKERS.iter().enumerate() {
+                                        col.masked[k] += m.matches(marker).count();
+                                    }
+                                    if col.preview.len() < 3 {
+                                        col.preview.push(m.clone());
+                                    }
+                                    m
+                                }
+                                None => s,
+                            })
+                        })
+                        .collect();
+                    Some(Arc::new(StringArray::from(masked)))
+                }
+                Treatment::Replace(action) => {
+                    col.cells += non_null;
+                    let kind = col.kind.unwrap_or(PiiKind::CnResidentId);
+                    let texts = || strings(&array).unwrap_or_default();
+                    let text_array =
+                        |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+                    let a: Option<ArrayRef> = match (action, kind) {
+                        (Action::Mask, _) => Some(text_array(
+                            texts()
+                                .into_iter()
+                                .map(|s| s.map(|s| mask_name(&s)))
+                                .collect(),
+                        )),
+                        (Action::Generalize, PiiKind::Address) => Some(text_array(
+                            texts()
+                                .into_iter()
+                                .map(|s| {
+                                    s.map(|s| {
+                                        generalize_address(
+                                            &s,
+                                            policy.category == Category::SocialAssistance,
+                                        )
+                                    })
+                                })
+                                .collect(),
+                        )),
+                        (Action::Generalize, PiiKind::Age) => age_bands(&array),
+                        (Action::Generalize, _) => birth_years(&array),
+                        (Action::Pseudonym, _) => policy.pseudonym_key.as_ref().map(|key| {
+                            text_array(
+                                texts()
+                                    .into_iter()
+                                    .map(|s| {
+                                        s.filter(|s| !s.trim().is_empty())
+                                            .map(|s| pseudonym(key, kind, &s))
+                                    })
+                                    .collect(),
+                            )
+                        }),
+                        (Action::Keep, _) => Some(array.clone()),
+                        _ => None,
+                    };
+                    if let Some(a) = &a
+                        && col.preview.len() < 3
+                        && let Ok(f) = arrow::util::display::ArrayFormatter::try_new(
+                            a.as_ref(),
+                            &Default::default(),
+                        )
+                    {
+                        for r in (0..a.len()).filter(|&r| a.is_valid(r)) {
+                            if col.preview.len() >= 3 {
+                                break;
+                            }
+                            col.preview.push(f.value(r).to_string());
+                        }
+                    }
+                    a
+                }
+            };
+            if let Some(a) = replaced {
+                let dt = a.data_type().clone();
+                col.out_type = Some(dt.clone());
+                fields.push(Arc::new(field.as_ref().clone().with_data_type(dt)));
+                arrays.push(a);
+            }
+        }
+        let options =
+            arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            arrays,
+            &options,
+        )?)
+    }
+
+    /// The findings over all batches; records them and each kept column's
+    /// `pii`, type and redacted examples in the report, and masks
+    /// identifiers in the report's other texts.
+    pub fn finish(self, report: &mut Report) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut kept_reports = Vec::new();
+        for (i, col) in self.columns.into_iter().enumerate() {
+            let mut col_report = report.columns.get(i).cloned();
+            match col.treatment {
+                Treatment::Pass => kept_reports.extend(col_report),
+                Treatment::MaskCells => {
+                    if col.cells > 0 {
+                        let kind = [
+                            (col.masked[0], PiiKind::CnResidentId),
+                            (col.masked[1], PiiKind::CnMobile),
+                            (col.masked[2], PiiKind::BankCard),
+                        ]
+                        .into_iter()
+                        .max_by_key(|(n, _)| *n)
+                        .map_or(PiiKind::CnResidentId, |(_, k)| k);
+                        findings.push(Finding {
+                            column: col.name,
+                            path: col.path,
+                            kind,
+                            by: "cells".into(),
+                            action: Action::MaskCells,
+                            cells: col.cells,
+                            preview: col.preview,
+                        });
+                    }
+                    kept_reports.extend(col_report);
+                }
+                Treatment::Drop { by_agency } => findings.push(Finding {
+                    column: col.name,
+                    path: col.path,
+                    kind: col.kind.unwrap_or(PiiKind::CnResidentId),
+                    by: if by_agency { "agency" } else { col.by }.into(),
+                    action: Action::Drop,
+                    cells: col.cells,
+                    preview: Vec::new(),
+                }),
+                Treatment::Replace(action) => {
+                    let kind = col.kind.unwrap_or(PiiKind::CnResidentId);
+                    if let Some(c) = col_report.as_mut() {
+                        c.pii = Some(kind.name().to_string());
+                        if let Some(dt) = &col.out_type {
+                            c.data_type = dt.to_string();
+                        }
+                        c.examples = col.preview.clone();
+                        kept_reports.push(c.clone());
+                    }
+                    findings.push(Finding {
+                        column: col.name,
+                        path: col.path,
+                        kind,
+                        by: col.by.into(),
+                        action,
+                        cells: col.cells,
+                        preview: col.preview,
+                    });
+                }
+            }
+        }
+        // Per-sheet reports show what was detected, even for dropped columns, and
+        // like every other part of the report they carry only redacted values.
+        let clean = |s: &mut String| {
+            if let Some(m) = mask_in_text(s) {
+                *s = m;
+            }
+        };
+        for sheet in &mut report.sheets {
+            for c in &mut sheet.columns {
+                match findings
+                    .iter()
+                    .find(|f| f.path == c.path && f.action != Action::MaskCells)
+                {
+                    Some(f) => {
+                        c.pii = Some(f.kind.name().to_string());
+                        c.examples = f.preview.clone();
+                    }
+                    None => c.examples.iter_mut().for_each(clean),
+                }
+            }
+            if let Some(t) = sheet.title.as_mut() {
+                clean(t);
+            }
+            for (_, note) in &mut sheet.footnotes {
+                clean(note);
+            }
+        }
+        for c in &mut kept_reports {
+            if c.pii.is_none() {
+                c.examples.iter_mut().for_each(clean);
+            }
+        }
+        for w in &mut report.warnings {
+            clean(&mut w.message);
+        }
+        report.columns = kept_reports;
+        report.privacy = findings.clone();
+        findings
+    }
+}
+
+/// Markers cell masking writes, in the order of [`PlannedColumn::masked`].
+const MARKERS: [&str; 3] = ["[证件号已隐藏]", "[手机号已隐藏]", "[卡号已隐藏]"];
 
 /// Ages → 5-year bands (`30-34`; `14-19` for the youngest published), 90
 /// and over top-coded (`90+`); children under 14 are not published (null).
@@ -829,12 +942,13 @@ mod tests {
 
     #[test]
     fn free_text_findings_name_the_kind_found() {
-        let cells = vec![
-            Some("联系 [手机号已隐藏]".to_string()),
-            Some("[手机号已隐藏] 或 [证件号已隐藏]".to_string()),
-            None,
-        ];
-        assert_eq!(dominant_masked_kind(&cells), PiiKind::CnMobile);
+        let csv = "编号,备注\n1,联系 13812345678\n2,13912345678 或 110105194912310021\n3,\n";
+        let out =
+            crate::ingest_for_publication("n.csv", csv.as_bytes(), &Default::default()).unwrap();
+        let f = &out.report.privacy[0];
+        assert_eq!(f.action, Action::MaskCells);
+        assert_eq!(f.kind, PiiKind::CnMobile);
+        assert_eq!(f.cells, 2);
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn decode<'a>(
 }
 
 /// UTF-16 without a BOM: many NUL bytes on one side of each pair.
-fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
+pub(crate) fn sniff_utf16(bytes: &[u8]) -> Option<&'static Encoding> {
     let sample = &bytes[..bytes.len().min(4096) & !1];
     if sample.len() < 4 {
         return None;

@@ -1,7 +1,7 @@
 //! Readers: bytes → sheets of raw cells.
 
 mod container;
-mod delimited;
+pub(crate) mod delimited;
 mod ole;
 mod workbook;
 
@@ -154,6 +154,22 @@ pub fn read(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Wo
         wb.notes.extend(notes);
         return Ok(wb);
     }
+    let (text_notes, tab_hint) = text_checks(file_name, bytes)?;
+    notes.extend(text_notes);
+    let mut wb = delimited::read(file_name, bytes, tab_hint, options)?;
+    wb.notes.extend(notes);
+    Ok(wb)
+}
+
+/// Checks that a file not recognised as a workbook may be read as delimited
+/// text, from its first bytes (and, for Parquet, its last): refuses known
+/// binary formats and HTML named as a workbook; returns notes about an odd
+/// extension and whether the name asks for tabs.
+pub(crate) fn text_checks(file_name: &str, bytes: &[u8]) -> Result<(Vec<String>, bool)> {
+    let lower = file_name.to_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    let claimed_workbook = matches!(ext, "xlsx" | "xlsm" | "xls" | "ods" | "xlsb");
+    let mut notes = Vec::new();
     if let Some(kind) = binary_kind(bytes) {
         return Err(Error::UnsupportedFormat {
             file: file_name.to_string(),
@@ -181,14 +197,11 @@ pub fn read(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Wo
             "the file is named .{ext} but holds delimited text; read as CSV/TSV"
         ));
     }
-    let tab_hint = ext == "tsv" || ext == "tab";
-    let mut wb = delimited::read(file_name, bytes, tab_hint, options)?;
-    wb.notes.extend(notes);
-    Ok(wb)
+    Ok((notes, ext == "tsv" || ext == "tab"))
 }
 
 /// Well-known binary formats people upload by mistake, by their magic bytes.
-fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn binary_kind(bytes: &[u8]) -> Option<&'static str> {
     const KINDS: &[(&[u8], &str)] = &[
         (b"%PDF-", "a PDF document"),
         (b"\x89PNG", "a PNG image"),

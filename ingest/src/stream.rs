@@ -1,0 +1,1057 @@
+//! Streaming ingest of large delimited files: two passes over the file on
+//! disk, with memory bounded by the batch size rather than the file size.
+//!
+//! 1. Encoding: a byte-order mark, UTF-16 without one, valid UTF-8 (checked
+//!    over the whole file), else chardetng fed the whole file in pieces.
+//! 2. Pass one reads the first [`Limits::stream_head_rows`] rows, detects the
+//!    shape there ([`crate::shape::detect`]: title, unit line, header rows),
+//!    then classifies every row below the header on its own, exactly as a
+//!    file read whole is classified, and gathers each column's typing
+//!    [`Evidence`] over all of its values. Only one bit per row (data or
+//!    not) and a few totals and note rows are kept.
+//! 3. Pass two reads the file again and converts the data rows to Arrow in
+//!    batches of [`Limits::stream_batch_rows`]; redaction is planned from the
+//!    first rows ([`Redaction::plan`], the same sample as a whole file) and
+//!    applied batch by batch; each redacted batch goes to the caller.
+//!
+//! The result is the same table and report as [`crate::ingest_with_policy`]
+//! on the file read whole (tested on the corpus), except that the shape is
+//! detected in the first rows and at most [`MAX_KEPT_ROWS`] totals rows and
+//! notes are listed.
+//!
+//! [`Limits::stream_head_rows`]: crate::Limits::stream_head_rows
+//! [`Limits::stream_batch_rows`]: crate::Limits::stream_batch_rows
+
+use crate::naming::unique_names;
+use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
+use crate::read::delimited::{sniff_delimiter, sniff_utf16};
+use crate::read::{Budget, Cell, Sheet};
+use crate::report::{Report, SheetReport, TotalsCheck, Warning};
+use crate::shape::{RowClass, Shape, classify_row, detect, trailing_note_of, width_of};
+use crate::table::{
+    Problems, add_examples, column_unit, locate, sum_of, sum_value, to_arrow, totals_column,
+};
+use crate::text::split_header_unit;
+use crate::typing::{Converter, Decision, Evidence, Kind};
+use crate::{Error, IngestOptions, Result};
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::{DataType, Schema};
+use arrow::record_batch::RecordBatch;
+use encoding_rs::{Decoder, Encoding};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Totals rows and notes listed in a streamed file's report (the rest are counted).
+pub const MAX_KEPT_ROWS: usize = 1_000;
+
+/// One-cell text rows held back as possible trailing notes; a longer run of
+/// them is data.
+const MAX_PENDING_NOTES: usize = 10_000;
+
+/// Rows buffered at most before redaction is planned from what is there.
+const MAX_PLAN_ROWS: usize = 262_144;
+
+const SHEET: &str = "Sheet1";
+
+/// Progress of a long ingest: `(pass, bytes read, file size)`, pass 1 or 2.
+pub type Progress<'a> = &'a (dyn Fn(u8, u64, u64) + Sync);
+
+/// Ingests the file at `path` as an upload does (read, shape, types,
+/// default or chosen redaction) and hands the redacted table to `on_batch`
+/// in one or more batches of the same schema; returns the report.
+///
+/// Delimited files above [`crate::Limits::stream_above_bytes`] are streamed
+/// ([`ingest_delimited`]); other files are read whole under the limits.
+pub fn ingest_path<E: From<Error>>(
+    file_name: &str,
+    path: &Path,
+    options: &IngestOptions,
+    policy: &RedactionPolicy,
+    progress: Option<Progress>,
+    mut on_batch: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+) -> std::result::Result<Report, E> {
+    let io = |e: std::io::Error| Error::Io {
+        file: file_name.to_string(),
+        detail: e.to_string(),
+    };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(8)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let workbook = head.starts_with(b"PK\x03\x04")
+        || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    if workbook || size <= options.limits.stream_above_bytes {
+        let bytes = read_all(path, size, progress).map_err(io)?;
+        let ingested = crate::ingest_with_policy(file_name, &bytes, options, policy)?;
+        drop(bytes);
+        on_batch(ingested.batch)?;
+        return Ok(ingested.report);
+    }
+    ingest_delimited(file_name, path, options, policy, progress, on_batch)
+}
+
+fn read_all(path: &Path, size: u64, progress: Option<Progress>) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(size as usize);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        if let Some(p) = progress {
+            p(1, bytes.len() as u64, size);
+        }
+    }
+    Ok(bytes)
+}
+
+/// How the text of a delimited file is read.
+struct TextFormat {
+    encoding: &'static Encoding,
+    /// Bytes of the byte-order mark to skip.
+    skip: u64,
+    delimiter: u8,
+    notes: Vec<String>,
+}
+
+/// Streams a delimited file in two passes (see the module documentation).
+pub fn ingest_delimited<E: From<Error>>(
+    file_name: &str,
+    path: &Path,
+    options: &IngestOptions,
+    policy: &RedactionPolicy,
+    progress: Option<Progress>,
+    mut on_batch: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+) -> std::result::Result<Report, E> {
+    let file = file_name;
+    let format = text_format(file, path)?;
+    let size = std::fs::metadata(path)
+        .map_err(|e| io_error(file, e))?
+        .len();
+
+    // Pass one: shape, row classes, evidence.
+    let mut format = format;
+    let mut scan = Scan::new(file, options);
+    let (replaced, first_bad_line) = read_records(
+        file,
+        path,
+        &format,
+        options,
+        size,
+        1,
+        progress,
+        |ordinal, cells| scan.feed(ordinal, cells),
+    )?;
+    if replaced > 0 {
+        format.notes.insert(
+            0,
+            format!(
+                "{replaced} byte sequence(s) are not valid {} and were replaced with U+FFFD (first on line {})",
+                format.encoding.name(),
+                first_bad_line.unwrap_or(0)
+            ),
+        );
+    }
+    let plan = scan.finish()?;
+
+    // Pass two: convert, redact, hand over.
+    let mut convert = Convert::new(&plan, options, policy);
+    read_records(
+        file,
+        path,
+        &format,
+        options,
+        size,
+        2,
+        progress,
+        |ordinal, cells| {
+            if plan.is_data(ordinal) {
+                convert.push(ordinal, &cells);
+                if convert.buffered >= options.limits.stream_batch_rows.max(1) {
+                    for batch in convert.flush(false)? {
+                        on_batch(batch).map_err(Stop::Caller)?;
+                    }
+                }
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| match e {
+        Stop::Ingest(e) => E::from(e),
+        Stop::Caller(e) => e,
+    })?;
+    for batch in convert.flush(true)? {
+        on_batch(batch)?;
+    }
+    Ok(convert.report(file, &format, plan)?)
+}
+
+/// Why reading stopped: the file, or the caller's batch handler.
+enum Stop<E> {
+    Ingest(Error),
+    Caller(E),
+}
+
+impl<E> From<Error> for Stop<E> {
+    fn from(e: Error) -> Self {
+        Stop::Ingest(e)
+    }
+}
+
+fn io_error(file: &str, e: std::io::Error) -> Error {
+    Error::Io {
+        file: file.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// Decides encoding and delimiter, refusing binary content.
+fn text_format(file: &str, path: &Path) -> Result<TextFormat> {
+    let io = |e| io_error(file, e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let mut prefix = Vec::new();
+    (&mut f)
+        .take(4 << 20)
+        .read_to_end(&mut prefix)
+        .map_err(io)?;
+    let size = f.metadata().map_err(io)?.len();
+    // Known binary formats (Parquet is named by its first and last bytes).
+    let mut tail = [0u8; 4];
+    if size >= 8 {
+        f.seek(SeekFrom::End(-4)).map_err(io)?;
+        f.read_exact(&mut tail).map_err(io)?;
+    }
+    let mut probe = prefix[..prefix.len().min(4096)].to_vec();
+    if size >= 8 {
+        probe.extend_from_slice(&tail);
+    }
+    let (notes, tab_hint) = crate::read::text_checks(file, &probe)?;
+
+    let (encoding, skip) = if let Some((enc, bom)) = Encoding::for_bom(&prefix) {
+        (enc, bom as u64)
+    } else if let Some(enc) = sniff_utf16(&prefix) {
+        (enc, 0)
+    } else if is_utf8(path).map_err(io)? {
+        (encoding_rs::UTF_8, 0)
+    } else {
+        let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+        let mut f = std::fs::File::open(path).map_err(io)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(io)?;
+            if n == 0 {
+                break;
+            }
+            detector.feed(&buf[..n], false);
+        }
+        detector.feed(&[], true);
+        let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
+        // GBK text is also valid GB18030; decoding with the superset loses nothing.
+        let guess = if guess == encoding_rs::GBK {
+            encoding_rs::GB18030
+        } else {
+            guess
+        };
+        (guess, 0)
+    };
+    // The first characters, for the delimiter and the control-character check.
+    let body = &prefix[(skip as usize).min(prefix.len())..];
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let mut text = String::with_capacity(
+        decoder
+            .max_utf8_buffer_length(body.len())
+            .unwrap_or(body.len() * 3),
+    );
+    let _ = decoder.decode_to_string(body, &mut text, size <= prefix.len() as u64);
+    if let Some(at) = text.find('\0') {
+        return Err(Error::UnsupportedFormat {
+            file: file.to_string(),
+            detail: format!(
+                "binary content, not a spreadsheet or delimited text (a NUL character on line {}, decoded as {})",
+                count_lines(&text[..at]) + 1,
+                encoding.name()
+            ),
+        });
+    }
+    let control = text
+        .chars()
+        .take(1 << 20)
+        .filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{1a}'))
+        .count();
+    let sample = text.chars().take(1 << 20).count().max(1);
+    if control * 100 > sample {
+        return Err(Error::UnsupportedFormat {
+            file: file.to_string(),
+            detail: format!(
+                "binary content, not a spreadsheet or delimited text ({control} control characters in the first {sample} characters, decoded as {})",
+                encoding.name()
+            ),
+        });
+    }
+    let delimiter = sniff_delimiter(&text, tab_hint);
+    Ok(TextFormat {
+        encoding,
+        skip,
+        delimiter,
+        notes,
+    })
+}
+
+/// Whether the whole file is valid UTF-8, read in pieces.
+fn is_utf8(path: &Path) -> std::io::Result<bool> {
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry = 0usize;
+    loop {
+        let n = f.read(&mut buf[carry..])?;
+        if n == 0 {
+            return Ok(carry == 0);
+        }
+        let end = carry + n;
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(_) => carry = 0,
+            Err(e) if e.error_len().is_none() => {
+                // An incomplete sequence at the end: keep it for the next piece.
+                let valid = e.valid_up_to();
+                buf.copy_within(valid..end, 0);
+                carry = end - valid;
+            }
+            Err(_) => return Ok(false),
+        }
+    }
+}
+
+/// Text decoded from a file as it is read, with what went wrong on the way.
+struct Decoding {
+    inner: std::io::BufReader<std::fs::File>,
+    decoder: Decoder,
+    raw: Vec<u8>,
+    out: String,
+    pos: usize,
+    done: bool,
+    /// Bytes of the file consumed.
+    consumed: u64,
+    /// Line breaks decoded so far.
+    lines: usize,
+    /// Characters that were not valid in the encoding, and the first line with one.
+    replaced: usize,
+    first_bad_line: Option<usize>,
+    /// The line of the first NUL character, which stops reading.
+    nul_line: Option<usize>,
+}
+
+impl Decoding {
+    fn new(file: std::fs::File, encoding: &'static Encoding) -> Self {
+        Decoding {
+            inner: std::io::BufReader::with_capacity(1 << 16, file),
+            decoder: encoding.new_decoder_without_bom_handling(),
+            raw: vec![0u8; 1 << 16],
+            out: String::new(),
+            pos: 0,
+            done: false,
+            consumed: 0,
+            lines: 0,
+            replaced: 0,
+            first_bad_line: None,
+            nul_line: None,
+        }
+    }
+
+    fn refill(&mut self) -> std::io::Result<()> {
+        let n = self.inner.read(&mut self.raw)?;
+        self.consumed += n as u64;
+        let last = n == 0;
+        self.out.clear();
+        self.pos = 0;
+        let need = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
+        self.out.reserve(need);
+        let (_, _, had_errors) = self
+            .decoder
+            .decode_to_string(&self.raw[..n], &mut self.out, last);
+        if had_errors {
+            let bad = self.out.chars().filter(|&c| c == '\u{FFFD}').count();
+            if self.first_bad_line.is_none()
+                && let Some(at) = self.out.find('\u{FFFD}')
+            {
+                self.first_bad_line = Some(self.lines + count_lines(&self.out[..at]) + 1);
+            }
+            self.replaced += bad;
+        }
+        if let Some(at) = self.out.find('\0') {
+            self.nul_line = Some(self.lines + count_lines(&self.out[..at]) + 1);
+            self.out.truncate(at);
+            self.done = true;
+        }
+        self.lines += count_lines(&self.out);
+        if last {
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+fn count_lines(s: &str) -> usize {
+    s.bytes().filter(|&b| b == b'\n').count()
+}
+
+impl Read for Decoding {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.pos >= self.out.len() {
+            if self.done {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let bytes = &self.out.as_bytes()[self.pos..];
+        let n = bytes.len().min(buf.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads every record of the file as cells and hands it to `each` with its
+/// 0-based ordinal (the row index a file read whole would give it).
+#[allow(clippy::too_many_arguments)] // one read of one file: each is part of it
+fn read_records<E: From<Error>>(
+    file: &str,
+    path: &Path,
+    format: &TextFormat,
+    options: &IngestOptions,
+    size: u64,
+    pass: u8,
+    progress: Option<Progress>,
+    mut each: impl FnMut(usize, Vec<Cell>) -> std::result::Result<(), E>,
+) -> std::result::Result<(usize, Option<usize>), E> {
+    let io = |e| io_error(file, e);
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(format.skip)).map_err(io)?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(format.delimiter)
+        .buffer_capacity(1 << 16)
+        .from_reader(Decoding::new(f, format.encoding));
+    let budget = Budget::new(file, &options.limits);
+    let mut record = csv::StringRecord::new();
+    let mut ordinal = 0usize;
+    let mut reported = 0u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(Error::Csv {
+                    file: file.to_string(),
+                    line: e.position().map_or(0, |p| p.line()),
+                    detail: e.to_string(),
+                }
+                .into());
+            }
+        }
+        let line0 = record
+            .position()
+            .map_or(ordinal as u64, |p| p.line())
+            .saturating_sub(1) as usize;
+        let width = (0..record.len())
+            .rev()
+            .find(|&i| record.get(i).is_some_and(|f| !f.trim().is_empty()))
+            .map_or(0, |i| i + 1);
+        if width > 0 {
+            budget.check_cell(SHEET, line0, width - 1, 0)?;
+        }
+        let mut cells = Vec::with_capacity(width);
+        for (c, f) in record.iter().enumerate().take(width) {
+            budget.check_cell(SHEET, line0, c, f.len())?;
+            cells.push(if f.trim().is_empty() {
+                Cell::Empty
+            } else {
+                Cell::Text(f.to_string())
+            });
+        }
+        each(ordinal, cells)?;
+        ordinal += 1;
+        if let Some(p) = progress {
+            let done = reader.get_ref().consumed;
+            if done >= reported + (4 << 20) {
+                reported = done;
+                p(pass, done, size);
+            }
+        }
+    }
+    let decoding = reader.get_ref();
+    if let Some(line) = decoding.nul_line {
+        return Err(Error::UnsupportedFormat {
+            file: file.to_string(),
+            detail: format!(
+                "binary content, not a spreadsheet or delimited text (a NUL character on line {line}, decoded as {})",
+                format.encoding.name()
+            ),
+        }
+        .into());
+    }
+    if let Some(p) = progress {
+        p(pass, size, size);
+    }
+    Ok((decoding.replaced, decoding.first_bad_line))
+}
+
+/// Pass one: the shape from the head, then every row classified.
+struct Scan<'a> {
+    file: &'a str,
+    head_rows: usize,
+    head: Vec<Vec<Cell>>,
+    state: Option<Classified>,
+    /// Rows with anything in them (none: the file holds no text).
+    filled_rows: usize,
+}
+
+/// What pass one learnt: which rows are data, and each column's evidence.
+struct Classified {
+    shape: Shape,
+    width: u32,
+    data: Vec<u64>,
+    data_rows: usize,
+    pending: Vec<(usize, Vec<Cell>)>,
+    evidence: Vec<Evidence>,
+    has_data: Vec<bool>,
+    headers: Vec<String>,
+    blanks: usize,
+    blanks_since_data: usize,
+    totals: Vec<(usize, Vec<Cell>)>,
+    totals_count: usize,
+    footnotes: Vec<(usize, String)>,
+    footnotes_count: usize,
+    unit: Option<String>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(file: &'a str, options: &IngestOptions) -> Self {
+        Scan {
+            file,
+            head_rows: options.limits.stream_head_rows.max(1),
+            head: Vec::new(),
+            state: None,
+            filled_rows: 0,
+        }
+    }
+
+    fn feed(&mut self, ordinal: usize, cells: Vec<Cell>) -> Result<()> {
+        if !cells.iter().all(Cell::is_blank) {
+            self.filled_rows += 1;
+        }
+        match &mut self.state {
+            Some(state) => state.feed(ordinal, cells),
+            None => {
+                self.head.push(cells);
+                if self.head.len() >= self.head_rows {
+                    self.start()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Detects the shape in the head and classifies the head's rows.
+    fn start(&mut self) -> Result<()> {
+        let sheet = Sheet {
+            name: SHEET.into(),
+            hidden: false,
+            rows: std::mem::take(&mut self.head),
+            merges: Vec::new(),
+        };
+        let Some(shape) = detect(&sheet) else {
+            return Err(self.no_table());
+        };
+        let width = width_of(&sheet.rows);
+        let headers = shape
+            .columns
+            .iter()
+            .fold(Vec::new(), |mut h: Vec<String>, c| {
+                if h.len() <= c.index {
+                    h.resize(c.index + 1, String::new());
+                }
+                h[c.index] = c.path.last().cloned().unwrap_or_default();
+                h
+            });
+        let mut state = Classified {
+            unit: shape.unit.clone(),
+            shape,
+            width,
+            data: Vec::new(),
+            data_rows: 0,
+            pending: Vec::new(),
+            evidence: Vec::new(),
+            has_data: Vec::new(),
+            headers,
+            blanks: 0,
+            blanks_since_data: 0,
+            totals: Vec::new(),
+            totals_count: 0,
+            footnotes: Vec::new(),
+            footnotes_count: 0,
+        };
+        for (ordinal, row) in sheet.rows.into_iter().enumerate() {
+            state.feed(ordinal, row);
+        }
+        self.state = Some(state);
+        Ok(())
+    }
+
+    fn no_table(&self) -> Error {
+        Error::NoTable {
+            file: self.file.to_string(),
+            detail: if self.filled_rows == 0 {
+                "the file holds no text (nothing but a byte-order mark or white space)".into()
+            } else {
+                "no table with data rows was found in any visible sheet".into()
+            },
+        }
+    }
+
+    fn finish(mut self) -> Result<Classified> {
+        if self.state.is_none() {
+            if self.filled_rows == 0 {
+                return Err(self.no_table());
+            }
+            self.start()?;
+        }
+        let Some(mut state) = self.state.take() else {
+            return Err(self.no_table());
+        };
+        // Trailing one-cell text rows below the data are notes, not records.
+        for (ordinal, cells) in std::mem::take(&mut state.pending) {
+            if let Some(text) = trailing_note_of(&cells, state.width) {
+                state.note(ordinal, text);
+            }
+        }
+        state.footnotes.sort_by_key(|f| f.0);
+        if state.data_rows == 0 {
+            return Err(self.no_table());
+        }
+        let columns = state.headers.len();
+        state.widen(columns);
+        Ok(state)
+    }
+}
+
+impl Classified {
+    fn feed(&mut self, ordinal: usize, cells: Vec<Cell>) {
+        if ordinal < self.shape.first_data {
+            return;
+        }
+        match classify_row(&cells) {
+            RowClass::Blank => {
+                self.blanks += 1;
+                self.blanks_since_data += 1;
+            }
+            RowClass::Footnote(text) => self.note(ordinal, text),
+            RowClass::UnitNote(text, unit) => {
+                if self.unit.is_none() {
+                    self.unit = unit;
+                }
+                self.note(ordinal, text);
+            }
+            RowClass::Totals => {
+                self.totals_count += 1;
+                if self.totals.len() < MAX_KEPT_ROWS {
+                    self.totals.push((ordinal, cells));
+                }
+            }
+            RowClass::Data => {
+                if self.pending.len() < MAX_PENDING_NOTES
+                    && trailing_note_of(&cells, self.width).is_some()
+                {
+                    self.pending.push((ordinal, cells));
+                } else {
+                    for (o, c) in std::mem::take(&mut self.pending) {
+                        self.confirm(o, &c);
+                    }
+                    self.confirm(ordinal, &cells);
+                }
+            }
+        }
+    }
+
+    fn note(&mut self, ordinal: usize, text: String) {
+        self.footnotes_count += 1;
+        if self.footnotes.len() < MAX_KEPT_ROWS {
+            self.footnotes.push((ordinal, text));
+        }
+    }
+
+    fn confirm(&mut self, ordinal: usize, cells: &[Cell]) {
+        let word = ordinal / 64;
+        if self.data.len() <= word {
+            self.data.resize(word + 1, 0);
+        }
+        self.data[word] |= 1 << (ordinal % 64);
+        if cells.len() > self.evidence.len() {
+            for c in self.evidence.len()..cells.len() {
+                self.widen(c + 1);
+            }
+        }
+        for (c, e) in self.evidence.iter_mut().enumerate() {
+            let cell = cells.get(c).unwrap_or(&Cell::Empty);
+            if !cell.is_blank() {
+                self.has_data[c] = true;
+            }
+            e.add(cell);
+        }
+        self.data_rows += 1;
+        self.blanks_since_data = 0;
+    }
+
+    /// Evidence for the first `n` columns; a new column had nothing in the
+    /// rows before.
+    fn widen(&mut self, n: usize) {
+        while self.evidence.len() < n {
+            let c = self.evidence.len();
+            let mut e = Evidence::new(self.headers.get(c).map_or("", String::as_str));
+            e.add_empty(self.data_rows);
+            self.evidence.push(e);
+            self.has_data.push(false);
+        }
+    }
+
+    fn is_data(&self, ordinal: usize) -> bool {
+        self.data
+            .get(ordinal / 64)
+            .is_some_and(|w| w & (1 << (ordinal % 64)) != 0)
+    }
+}
+
+/// One published column of a streamed table.
+struct PlannedColumn {
+    index: usize,
+    name: String,
+    path: Vec<String>,
+    unit: Option<String>,
+    converter: Converter,
+    null_markers: std::collections::BTreeMap<String, usize>,
+    nulls: usize,
+    examples: Vec<String>,
+    /// Exact unscaled sum of a numeric column (for totals checks).
+    sum: i128,
+}
+
+/// Pass two: data rows converted to batches, redacted once planned.
+struct Convert<'p> {
+    columns: Vec<PlannedColumn>,
+    policy: &'p RedactionPolicy,
+    buffered: usize,
+    waiting: Vec<RecordBatch>,
+    redaction: Option<Redaction>,
+    rows: usize,
+    schema: Option<Arc<Schema>>,
+    report: Option<Report>,
+}
+
+impl<'p> Convert<'p> {
+    fn new(plan: &Classified, options: &IngestOptions, policy: &'p RedactionPolicy) -> Self {
+        let batch_rows = plan.data_rows.min(options.limits.stream_batch_rows.max(1));
+        let mut paths = Vec::new();
+        let mut indices = Vec::new();
+        let ncols = plan.evidence.len().max(plan.headers.len());
+        for c in 0..ncols {
+            let path = plan
+                .shape
+                .columns
+                .iter()
+                .find(|s| s.index == c)
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
+            if !path.is_empty() || plan.has_data.get(c).copied().unwrap_or(false) {
+                paths.push(path);
+                indices.push(c);
+            }
+        }
+        let names = unique_names(&paths);
+        let columns = indices
+            .into_iter()
+            .zip(paths)
+            .zip(names)
+            .map(|((index, path), name)| {
+                let header = path.last().cloned().unwrap_or_default();
+                let evidence = plan
+                    .evidence
+                    .get(index)
+                    .cloned()
+                    .unwrap_or_else(|| Evidence::new(&header));
+                let decision: Decision = evidence.decide();
+                let unit = column_unit(
+                    decision.kind,
+                    decision.percent(),
+                    path.last().and_then(|h| split_header_unit(h).1),
+                    plan.unit.clone(),
+                );
+                let mut converter = Converter::new(decision);
+                converter.reserve(batch_rows);
+                PlannedColumn {
+                    index,
+                    name,
+                    path,
+                    unit,
+                    converter,
+                    null_markers: evidence.null_markers().clone(),
+                    nulls: 0,
+                    examples: Vec::new(),
+                    sum: 0,
+                }
+            })
+            .collect();
+        Convert {
+            columns,
+            policy,
+            buffered: 0,
+            waiting: Vec::new(),
+            redaction: None,
+            rows: 0,
+            schema: None,
+            report: None,
+        }
+    }
+
+    fn push(&mut self, ordinal: usize, cells: &[Cell]) {
+        for col in &mut self.columns {
+            col.converter
+                .push(ordinal, cells.get(col.index).unwrap_or(&Cell::Empty));
+        }
+        self.buffered += 1;
+    }
+
+    /// Converts what is buffered; returns the batches ready to hand over
+    /// (none while redaction still waits for its sample, unless `last`).
+    fn flush(&mut self, last: bool) -> Result<Vec<RecordBatch>> {
+        if self.buffered > 0 || (last && self.schema.is_none()) {
+            let mut fields = Vec::new();
+            let mut arrays = Vec::new();
+            for col in &mut self.columns {
+                let values = col.converter.take();
+                let kind = col.converter.decision().kind;
+                if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
+                    col.sum = col.sum.saturating_add(sum_of(&values, kind));
+                }
+                let (field, array) =
+                    to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values)?;
+                col.nulls += array.null_count();
+                add_examples(&mut col.examples, &array);
+                fields.push(field);
+                arrays.push(array);
+            }
+            let schema = Arc::new(Schema::new(fields));
+            self.schema = Some(schema.clone());
+            let options =
+                arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(self.buffered));
+            self.waiting
+                .push(RecordBatch::try_new_with_options(schema, arrays, &options)?);
+            self.rows += self.buffered;
+            self.buffered = 0;
+        }
+        if self.redaction.is_none() {
+            if !last && !self.sample_complete() {
+                return Ok(Vec::new());
+            }
+            let Some(schema) = self.schema.clone() else {
+                return Ok(Vec::new());
+            };
+            let sample = arrow::compute::concat_batches(&schema, &self.waiting)?;
+            let report = self.column_reports_only();
+            self.redaction = Some(Redaction::plan(&sample, &report, self.policy));
+            self.report = Some(report);
+        }
+        let mut out = Vec::new();
+        if let Some(redaction) = self.redaction.as_mut() {
+            for batch in std::mem::take(&mut self.waiting) {
+                out.push(redaction.apply(&batch)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the buffered rows hold the values redaction samples: enough
+    /// non-empty values of every text column, or as many rows as may wait.
+    fn sample_complete(&self) -> bool {
+        let rows: usize = self.waiting.iter().map(RecordBatch::num_rows).sum();
+        if rows >= MAX_PLAN_ROWS {
+            return true;
+        }
+        let Some(schema) = &self.schema else {
+            return false;
+        };
+        schema.fields().iter().enumerate().all(|(i, f)| {
+            f.data_type() != &DataType::Utf8
+                || self
+                    .waiting
+                    .iter()
+                    .map(|b| {
+                        b.column(i)
+                            .as_string::<i32>()
+                            .iter()
+                            .flatten()
+                            .filter(|s| !s.is_empty())
+                            .count()
+                    })
+                    .sum::<usize>()
+                    >= SAMPLE_VALUES
+        })
+    }
+
+    fn column_reports(&self) -> Vec<crate::ColumnReport> {
+        self.columns
+            .iter()
+            .map(|col| {
+                let kind = col.converter.decision().kind;
+                let data_type = self
+                    .schema
+                    .as_ref()
+                    .and_then(|s| s.field_with_name(&col.name).ok())
+                    .map(|f| f.data_type().to_string())
+                    .unwrap_or_default();
+                crate::ColumnReport {
+                    name: col.name.clone(),
+                    path: col.path.clone(),
+                    data_type,
+                    kind: kind.name().to_string(),
+                    unit: col.unit.clone(),
+                    pii: None,
+                    nulls: col.nulls,
+                    null_markers: col.null_markers.clone(),
+                    examples: col.examples.clone(),
+                }
+            })
+            .collect()
+    }
+
+    /// A report holding only the columns (what redaction planning reads).
+    fn column_reports_only(&self) -> Report {
+        Report {
+            file: String::new(),
+            format: String::new(),
+            encoding: None,
+            delimiter: None,
+            sheets: Vec::new(),
+            table_sheets: Vec::new(),
+            rows: 0,
+            columns: self.column_reports(),
+            hidden_sheets: Vec::new(),
+            warnings: Vec::new(),
+            privacy: Vec::new(),
+        }
+    }
+
+    /// The whole report, redaction findings included.
+    fn report(mut self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
+        let mut warnings: Vec<Warning> = format
+            .notes
+            .iter()
+            .map(|n| Warning {
+                code: "read_note".into(),
+                sheet: None,
+                row: None,
+                column: None,
+                header: None,
+                message: n.clone(),
+            })
+            .collect();
+        let at = |index: usize| (SHEET.to_string(), index);
+        for col in &self.columns {
+            let c = &col.converter;
+            locate(
+                &Problems {
+                    misfits: &c.misfits,
+                    misfit_total: c.misfit_total,
+                    destroyed: &c.destroyed,
+                    destroyed_total: c.destroyed_total,
+                },
+                &col.name,
+                &col.path,
+                Some(col.index),
+                &at,
+                &mut warnings,
+            );
+        }
+        let columns = self.column_reports();
+        let totals: Vec<TotalsCheck> = plan
+            .totals
+            .iter()
+            .map(|(row, cells)| TotalsCheck {
+                row: row + 1,
+                columns: self
+                    .columns
+                    .iter()
+                    .filter(|c| {
+                        matches!(
+                            c.converter.decision().kind,
+                            Kind::Integer | Kind::Decimal { .. }
+                        )
+                    })
+                    .filter_map(|c| {
+                        totals_column(
+                            &c.name,
+                            cells.get(c.index).unwrap_or(&Cell::Empty),
+                            sum_value(c.sum, c.converter.decision().kind),
+                        )
+                    })
+                    .collect(),
+            })
+            .collect();
+        if plan.totals_count > plan.totals.len() || plan.footnotes_count > plan.footnotes.len() {
+            warnings.push(Warning {
+                code: "rows_not_listed".into(),
+                sheet: Some(SHEET.into()),
+                row: None,
+                column: None,
+                header: None,
+                message: format!(
+                    "{} totals rows and {} notes; the report lists the first {MAX_KEPT_ROWS} of each",
+                    plan.totals_count, plan.footnotes_count
+                ),
+            });
+        }
+        let shape = &plan.shape;
+        let sheet = SheetReport {
+            name: SHEET.into(),
+            title: shape.title.clone(),
+            unit: plan.unit.clone(),
+            header_rows: shape.header_rows.map(|(a, b)| [a, b]),
+            data_rows: plan.data_rows,
+            totals,
+            footnotes: plan
+                .footnotes
+                .iter()
+                .map(|(r, t)| (r + 1, t.clone()))
+                .collect(),
+            blank_rows: plan.blanks - plan.blanks_since_data,
+            columns: columns.clone(),
+        };
+        let mut report = Report {
+            file: file.to_string(),
+            format: if format.delimiter == b'\t' {
+                "tsv"
+            } else {
+                "csv"
+            }
+            .to_string(),
+            encoding: Some(format.encoding.name().to_string()),
+            delimiter: Some(char::from(format.delimiter).to_string()),
+            sheets: vec![sheet],
+            table_sheets: vec![SHEET.into()],
+            rows: self.rows,
+            columns,
+            hidden_sheets: Vec::new(),
+            warnings,
+            privacy: Vec::new(),
+        };
+        if let Some(redaction) = self.redaction.take() {
+            redaction.finish(&mut report);
+        }
+        Ok(report)
+    }
+}
