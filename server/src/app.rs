@@ -30,6 +30,8 @@ pub struct AppState {
     pub search: Arc<std::sync::RwLock<gongkai_catalog::search::SearchIndex>>,
     /// Per-client request quotas and login throttling.
     pub limiter: Arc<crate::ratelimit::Limiter>,
+    /// Upload sizes per role, uploads per user, ingests at once.
+    pub uploads: Arc<crate::uploads::UploadGate>,
 }
 
 impl AppState {
@@ -71,8 +73,17 @@ impl AppState {
             }
         };
         let limiter = Arc::new(crate::ratelimit::Limiter::new(&settings.rate_limit));
+        let stale = storage::clear_spool(&settings);
+        if stale > 0 {
+            tracing::info!(files = stale, "removed spool files of interrupted uploads");
+        }
+        let uploads = Arc::new(crate::uploads::UploadGate::new(
+            settings.uploads.clone(),
+            settings.max_upload_bytes,
+        ));
         Ok(AppState {
             limiter,
+            uploads,
             catalog,
             store,
             engine,

@@ -104,10 +104,21 @@ pub fn apply(
     ingested: &mut gongkai_ingest::Ingested,
     overrides: &Overrides,
 ) -> Result<(), ApiError> {
+    ingested.batch = apply_to_batch(ingested.batch.clone(), overrides, 0)?;
+    apply_to_report(&mut ingested.report, overrides);
+    Ok(())
+}
+
+/// Applies `overrides` to one batch of a table whose first row is data row
+/// `first_row + 1` (for the rows named when a value cannot take a new type).
+pub fn apply_to_batch(
+    batch: RecordBatch,
+    overrides: &Overrides,
+    first_row: usize,
+) -> Result<RecordBatch, ApiError> {
     if overrides.is_empty() {
-        return Ok(());
+        return Ok(batch);
     }
-    let batch = &ingested.batch;
     let schema = batch.schema();
     // Edits of columns that redaction removed since are kept (they apply again
     // if the column comes back) but have nothing to change now.
@@ -120,7 +131,7 @@ pub fn apply(
         if let Some(t) = o.and_then(|o| o.data_type.as_deref()) {
             let target = parse_type(t)?;
             if &target != f.data_type() {
-                array = retype(&array, f.name(), &target)?;
+                array = retype(&array, f.name(), &target, first_row)?;
                 field = field.with_data_type(target);
             }
         }
@@ -146,9 +157,17 @@ pub fn apply(
         ));
     }
     let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    ingested.batch = RecordBatch::try_new(schema, arrays).map_err(ApiError::internal)?;
+    let options =
+        arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    RecordBatch::try_new_with_options(schema, arrays, &options).map_err(ApiError::internal)
+}
 
-    let report = &mut ingested.report;
+/// Applies `overrides` to an ingest report: names and types of its columns,
+/// and the column names of its privacy findings.
+pub fn apply_to_report(report: &mut gongkai_ingest::Report, overrides: &Overrides) {
+    if overrides.is_empty() {
+        return;
+    }
     let fix = |c: &mut gongkai_ingest::report::ColumnReport| {
         if let Some(o) = overrides.get(&c.name) {
             if let Some(t) = o.data_type.as_deref().and_then(|t| parse_type(t).ok()) {
@@ -168,11 +187,15 @@ pub fn apply(
             f.column = n;
         }
     }
-    Ok(())
 }
 
 /// Casts a column, refusing when a value does not fit (with up to five examples).
-fn retype(array: &ArrayRef, column: &str, target: &DataType) -> Result<ArrayRef, ApiError> {
+fn retype(
+    array: &ArrayRef,
+    column: &str,
+    target: &DataType,
+    first_row: usize,
+) -> Result<ArrayRef, ApiError> {
     let options = CastOptions {
         safe: true,
         ..CastOptions::default()
@@ -196,7 +219,7 @@ fn retype(array: &ArrayRef, column: &str, target: &DataType) -> Result<ArrayRef,
         .take(5)
         .map(|&r| {
             serde_json::json!({
-                "data_row": r + 1,
+                "data_row": first_row + r + 1,
                 "value": values.as_ref().map(|v| v.value(r).to_string()),
             })
         })
@@ -206,7 +229,7 @@ fn retype(array: &ArrayRef, column: &str, target: &DataType) -> Result<ArrayRef,
         format!(
             "column {column:?} cannot become {target}: {} value(s) do not fit, first in data row {} / 有 {} 个值无法转换",
             bad.len(),
-            bad[0] + 1,
+            first_row + bad[0] + 1,
             bad.len()
         ),
     )
@@ -239,10 +262,13 @@ mod tests {
             None,
             Some("x"),
         ]));
-        let e = retype(&a, "n", &DataType::Int64).unwrap_err();
+        let e = retype(&a, "n", &DataType::Int64, 0).unwrap_err();
         assert_eq!(e.code, "cannot_retype");
         assert!(e.message.contains("data row 3"), "{}", e.message);
         let ok: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![Some("1"), None]));
-        assert_eq!(retype(&ok, "n", &DataType::Int64).unwrap().null_count(), 1);
+        assert_eq!(
+            retype(&ok, "n", &DataType::Int64, 0).unwrap().null_count(),
+            1
+        );
     }
 }

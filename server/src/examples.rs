@@ -142,9 +142,19 @@ pub async fn load(state: &AppState) -> anyhow::Result<()> {
         let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
             bytes::Bytes::from_static(ex.bytes),
         )]);
-        let version = publishing::upload(state, &dataset, "examples", ex.file_name, None, body)
-            .await
-            .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
+        let version = publishing::upload(
+            state,
+            &dataset,
+            publishing::Uploader {
+                user: "examples",
+                role: gongkai_catalog::Role::Admin,
+            },
+            ex.file_name,
+            None,
+            body,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
         let note = Submission {
             change_note: Some("示例数据 / example data".into()),
             correction_notice: None,

@@ -18,6 +18,7 @@ pub mod results;
 pub mod routes;
 pub mod settings;
 pub mod storage;
+pub mod uploads;
 pub mod web;
 
 pub use app::{AppState, Application, redact_url};

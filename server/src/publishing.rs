@@ -8,19 +8,39 @@ use crate::{ApiError, AppState, storage};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use gongkai_catalog::{Column, Dataset, NewVersion, RedraftedVersion, Version};
+use gongkai_catalog::{Column, Dataset, NewVersion, RedraftedVersion, Role, Version};
 use gongkai_ingest::IngestOptions;
 use gongkai_ingest::privacy::Action;
 use object_store::path::Path;
-use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use object_store::{ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
 
-/// Streams an upload into the private raw prefix (enforcing the size limit),
-/// ingests it, writes the draft Parquet and records a draft version.
+/// Who sends an upload: the user recorded on the version, and the role that
+/// sets the size limit.
+#[derive(Debug, Clone, Copy)]
+pub struct Uploader<'a> {
+    /// User name.
+    pub user: &'a str,
+    /// Role held in the dataset's agency.
+    pub role: Role,
+}
+
+impl<'a> From<&'a gongkai_catalog::Principal> for Uploader<'a> {
+    fn from(p: &'a gongkai_catalog::Principal) -> Self {
+        Uploader {
+            user: &p.user,
+            role: p.role,
+        }
+    }
+}
+
+/// Streams an upload into the private raw prefix (enforcing the size limit of
+/// the uploader's role), ingests it once an ingest slot is free, writes the
+/// draft Parquet and records a draft version.
 pub async fn upload<S, E>(
     state: &AppState,
     dataset: &Dataset,
-    actor: &str,
+    uploader: Uploader<'_>,
     file_name: &str,
     sheet: Option<String>,
     mut body: S,
@@ -29,13 +49,18 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
+    let actor = uploader.user;
+    let _ticket = state.uploads.admit(actor)?;
     let upload_id = uuid::Uuid::new_v4().to_string();
     let raw_key = storage::raw_key(dataset.agency.as_deref(), &upload_id, file_name);
     let raw_path = Path::from(raw_key.clone());
-    let limit = state.settings.max_upload_bytes;
+    let limit = state.uploads.max_bytes(uploader.role);
 
+    // The upload goes to the private raw prefix and to a local spool file
+    // that ingest streams from: memory does not grow with the file.
+    let mut spool = spool_file(state)?;
     let mut writer = WriteMultipart::new(state.store.put_multipart(&raw_path).await?);
-    let mut received: Vec<u8> = Vec::new();
+    let mut received: u64 = 0;
     while let Some(chunk) = body.next().await {
         let chunk = match chunk {
             Ok(c) => c,
@@ -47,19 +72,27 @@ where
                 ));
             }
         };
-        if received.len() as u64 + chunk.len() as u64 > limit {
+        if received + chunk.len() as u64 > limit {
             let _ = writer.abort().await;
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "file_too_large",
-                format!("{file_name}: larger than the upload limit of {limit} bytes"),
-            ));
+                format!(
+                    "{file_name}: larger than the upload limit of {} for your role ({limit} bytes) / 文件超过您角色的上传上限",
+                    human_bytes(limit)
+                ),
+            )
+            .with_details(serde_json::json!({"limit_bytes": limit, "role": uploader.role})));
         }
         writer.write(&chunk);
-        received.extend_from_slice(&chunk);
+        received += chunk.len() as u64;
+        if let Err(e) = std::io::Write::write_all(&mut spool, &chunk) {
+            let _ = writer.abort().await;
+            return Err(ApiError::internal(format!("spooling the upload: {e}")));
+        }
     }
     writer.finish().await?;
-    if received.is_empty() {
+    if received == 0 {
         let _ = state.store.delete(&raw_path).await;
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -72,7 +105,7 @@ where
         state,
         dataset,
         file_name,
-        received,
+        spool,
         sheet,
         gongkai_ingest::privacy::RedactionPolicy {
             category: category_of(dataset),
@@ -119,7 +152,7 @@ async fn derive_draft(
     state: &AppState,
     dataset: &Dataset,
     file_name: &str,
-    raw: Vec<u8>,
+    raw: tempfile::NamedTempFile,
     sheet: Option<String>,
     policy: gongkai_ingest::privacy::RedactionPolicy,
     overrides: &crate::columns::Overrides,
@@ -127,29 +160,24 @@ async fn derive_draft(
 ) -> Result<RedraftedVersion, ApiError> {
     let name = file_name.to_string();
     let category = policy.category;
-    let options = IngestOptions {
+    let mut options = IngestOptions {
         sheet: sheet.clone(),
         ..IngestOptions::default()
     };
+    options.limits.stream_above_bytes = state.settings.uploads.stream_above_bytes;
     let edits = overrides.clone();
-    let (ingested, parquet) = tokio::task::spawn_blocking(move || {
-        let mut ingested = gongkai_ingest::ingest_with_policy(&name, &raw, &options, &policy)?;
-        crate::columns::apply(&mut ingested, &edits)?;
-        let parquet =
-            gongkai_ingest::parquet_out::to_parquet(std::slice::from_ref(&ingested.batch))?;
-        Ok::<_, ApiError>((ingested, parquet))
+    let slot = state.uploads.ingest_slot().await?;
+    let out = spool_file(state)?;
+    let (report, rows, out) = tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        ingest_to_parquet(&name, raw, &options, &policy, &edits, out)
     })
     .await
     .map_err(ApiError::internal)??;
     let draft_key = storage::draft_key(dataset.id, upload_id);
-    let sha256 = hex::encode(Sha256::digest(&parquet));
-    let bytes = parquet.len() as i64;
-    state
-        .store
-        .put(&Path::from(draft_key.clone()), PutPayload::from(parquet))
-        .await?;
-    let columns = ingested
-        .report
+    let (bytes, sha256) = put_file(state, &Path::from(draft_key.clone()), out).await?;
+    let ingested_report = report;
+    let columns = ingested_report
         .columns
         .iter()
         .map(|c| Column {
@@ -159,27 +187,130 @@ async fn derive_draft(
             unit: c.unit.clone(),
             description: None,
             pii: c.pii.clone(),
-            action: ingested
-                .report
+            action: ingested_report
                 .privacy
                 .iter()
                 .find(|f| f.column == c.name)
                 .map(|f| f.action.name().to_string()),
         })
         .collect();
-    let mut report = serde_json::to_value(&ingested.report).map_err(ApiError::internal)?;
+    let mut report = serde_json::to_value(&ingested_report).map_err(ApiError::internal)?;
     report["upload"] = serde_json::json!({"sheet": sheet, "category": category.name()});
     if !overrides.is_empty() {
         report["column_overrides"] = serde_json::json!(overrides);
     }
     Ok(RedraftedVersion {
         draft_key,
-        rows: ingested.batch.num_rows() as i64,
+        rows: rows as i64,
         bytes,
         sha256,
         columns,
         report,
     })
+}
+
+/// A fresh temporary file under `DATA_DIR/tmp` (removed when dropped, and
+/// at start-up for files a crash left behind).
+fn spool_file(state: &AppState) -> Result<tempfile::NamedTempFile, ApiError> {
+    let dir = crate::storage::spool_dir(&state.settings);
+    std::fs::create_dir_all(&dir).map_err(ApiError::internal)?;
+    tempfile::Builder::new()
+        .prefix("gk-")
+        .tempfile_in(&dir)
+        .map_err(ApiError::internal)
+}
+
+/// Ingests the spooled upload (streamed when it is large delimited text),
+/// applies the column edits and writes the draft Parquet to `out`; returns
+/// the report, the row count and the written file.
+fn ingest_to_parquet(
+    name: &str,
+    raw: tempfile::NamedTempFile,
+    options: &IngestOptions,
+    policy: &gongkai_ingest::privacy::RedactionPolicy,
+    edits: &crate::columns::Overrides,
+    out: tempfile::NamedTempFile,
+) -> Result<(gongkai_ingest::Report, usize, tempfile::NamedTempFile), ApiError> {
+    let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
+    let mut rows = 0usize;
+    let file = out.reopen().map_err(ApiError::internal)?;
+    let mut file = Some(file);
+    let mut report = gongkai_ingest::stream::ingest_path(
+        name,
+        raw.path(),
+        options,
+        policy,
+        None,
+        |batch| -> Result<(), ApiError> {
+            let batch = crate::columns::apply_to_batch(batch, edits, rows)?;
+            rows += batch.num_rows();
+            if writer.is_none() {
+                let f = file
+                    .take()
+                    .ok_or_else(|| ApiError::internal("writer reopened"))?;
+                writer = Some(
+                    parquet::arrow::ArrowWriter::try_new(
+                        f,
+                        batch.schema(),
+                        Some(gongkai_ingest::parquet_out::writer_properties()),
+                    )
+                    .map_err(ApiError::internal)?,
+                );
+            }
+            if let Some(w) = writer.as_mut() {
+                w.write(&batch).map_err(ApiError::internal)?;
+            }
+            Ok(())
+        },
+    )?;
+    drop(raw);
+    if let Some(w) = writer {
+        w.close().map_err(ApiError::internal)?;
+    }
+    crate::columns::apply_to_report(&mut report, edits);
+    Ok((report, rows, out))
+}
+
+/// Uploads a local file to the store in parts; returns its size and SHA-256.
+async fn put_file(
+    state: &AppState,
+    path: &Path,
+    file: tempfile::NamedTempFile,
+) -> Result<(i64, String), ApiError> {
+    use tokio::io::AsyncReadExt;
+    let mut reader = tokio::fs::File::from_std(file.reopen().map_err(ApiError::internal)?);
+    let mut hasher = Sha256::new();
+    let mut total = 0i64;
+    let mut writer = WriteMultipart::new(state.store.put_multipart(path).await?);
+    let mut buf = vec![0u8; 8 << 20];
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(ApiError::internal(e));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        writer.write(&buf[..n]);
+        total += n as i64;
+    }
+    writer.finish().await?;
+    drop(file);
+    Ok((total, hex::encode(hasher.finalize())))
+}
+
+/// `256 MiB`, `1 GiB`, `1500 bytes`.
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 /// The redaction category of a dataset (unknown values fall back to `other`).
@@ -444,13 +575,12 @@ async fn rederive(
                 .await?,
         );
     }
-    let raw = state
-        .store
-        .get(&Path::from(raw_key))
-        .await?
-        .bytes()
-        .await?
-        .to_vec();
+    let mut raw = spool_file(state)?;
+    let mut stream = state.store.get(&Path::from(raw_key)).await?.into_stream();
+    while let Some(chunk) = stream.next().await {
+        std::io::Write::write_all(&mut raw, &chunk?)
+            .map_err(|e| ApiError::internal(format!("spooling the raw upload: {e}")))?;
+    }
     let sheet = version.report["upload"]["sheet"]
         .as_str()
         .map(str::to_string);

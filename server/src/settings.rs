@@ -104,6 +104,43 @@ impl Default for RateLimitSettings {
     }
 }
 
+/// Upload sizes per role and how many uploads and ingests run at once
+/// (see `crate::uploads`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UploadSettings {
+    /// Largest upload of an editor, in bytes (never above `max_upload_bytes`).
+    pub editor_max_bytes: u64,
+    /// Largest upload of a reviewer, in bytes (never above `max_upload_bytes`).
+    pub reviewer_max_bytes: u64,
+    /// Largest upload of an administrator, in bytes (never above `max_upload_bytes`).
+    pub admin_max_bytes: u64,
+    /// Uploads one user may have in flight at once (429 `too_many_uploads` beyond).
+    pub per_user_concurrent: usize,
+    /// Ingests (decode, detect, type, redact, write Parquet) running at once
+    /// on this server; each may take up to about 1 GiB of memory.
+    pub max_concurrent_ingests: usize,
+    /// Seconds an upload waits for a free ingest slot before 503 `ingest_busy`.
+    pub queue_secs: u64,
+    /// Delimited uploads larger than this many bytes are ingested in two
+    /// streaming passes (memory independent of the file size).
+    pub stream_above_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        UploadSettings {
+            editor_max_bytes: 256 << 20,
+            reviewer_max_bytes: 1 << 30,
+            admin_max_bytes: 1 << 30,
+            per_user_concurrent: 2,
+            max_concurrent_ingests: 2,
+            queue_secs: 120,
+            stream_above_bytes: 32 << 20,
+        }
+    }
+}
+
 /// What happens to a raw upload once its version is published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -128,8 +165,10 @@ pub struct Settings {
     pub store: Option<String>,
     /// Bootstrap admin token (else one is generated and printed once).
     pub admin_token: Option<Secret>,
-    /// Largest accepted upload in bytes.
+    /// Largest accepted upload in bytes, whoever sends it (the request body limit).
     pub max_upload_bytes: u64,
+    /// Upload sizes per role, uploads per user and ingests at once.
+    pub uploads: UploadSettings,
     /// Load `examples/` into an empty catalogue at start.
     pub load_examples: bool,
     /// Raw upload retention.
@@ -165,6 +204,7 @@ impl Default for Settings {
             store: None,
             admin_token: None,
             max_upload_bytes: 1 << 30,
+            uploads: UploadSettings::default(),
             load_examples: true,
             raw_retention: RawRetention::UntilPublished,
             public_url: None,

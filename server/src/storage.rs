@@ -105,6 +105,24 @@ pub fn safe_file_name(name: &str) -> String {
     }
 }
 
+/// Local directory for spooled uploads and drafts being written:
+/// `DATA_DIR/tmp` (files in it live only while one ingest runs).
+pub fn spool_dir(settings: &crate::settings::Settings) -> std::path::PathBuf {
+    settings.data_dir.join("tmp")
+}
+
+/// Removes spool files a killed process left behind; returns how many.
+pub fn clear_spool(settings: &crate::settings::Settings) -> usize {
+    let Ok(entries) = std::fs::read_dir(spool_dir(settings)) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gk-"))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

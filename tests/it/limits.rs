@@ -2,6 +2,8 @@
 //! quotas, and login throttling.
 
 use crate::support::{Options, Server};
+use bytes::Bytes;
+use futures::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -196,4 +198,185 @@ async fn disabled_limits_never_answer_429() {
             assert!(r.headers().get("ratelimit-limit").is_none());
         }
     }
+}
+
+/// An upload as `token`; returns status, body and `Retry-After`.
+async fn upload_as(
+    server: &Server,
+    token: &str,
+    slug: &str,
+    body: reqwest::Body,
+) -> (StatusCode, Value, Option<u64>) {
+    let r = server
+        .client
+        .post(server.url(&format!(
+            "/api/v1/datasets/{slug}/uploads?filename=roll.csv"
+        )))
+        .bearer_auth(token)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    let status = r.status();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, r.json().await.unwrap_or(Value::Null), retry)
+}
+
+fn roll(rows: usize) -> String {
+    let mut csv = String::from("乡镇,户数,金额（元）\n");
+    for i in 0..rows {
+        csv.push_str(&format!("第{}镇,{},{}.50\n", i % 7, i % 40, 1000 + i));
+    }
+    csv
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uploads_are_bounded_by_role_size_per_user_and_by_ingest_slots() {
+    let server = start(
+        "[rate_limit]\nenabled = false\n\n[uploads]\neditor_max_bytes = 20000\nper_user_concurrent = 1\nmax_concurrent_ingests = 1\nqueue_secs = 1\n",
+    )
+    .await;
+    server.agency("town", None).await;
+    let editor = server.user_token("clerk", "editor", Some("town")).await;
+    let reviewer = server.user_token("checker", "reviewer", Some("town")).await;
+    server
+        .create_dataset_with(json!({"slug": "roll", "title": "补贴名册", "agency": "town"}))
+        .await;
+    let versions = || async {
+        let v: Value = server
+            .get_as_admin("/api/v1/datasets/roll/versions")
+            .await
+            .json()
+            .await
+            .unwrap();
+        v["versions"].as_array().map_or(0, Vec::len)
+    };
+
+    // (a) Size by role: 40 kB is over the editor's 20 000 bytes, not the reviewer's.
+    let big = roll(1500);
+    assert!(big.len() > 20_000);
+    let (status, body, _) = upload_as(&server, &editor, "roll", big.clone().into()).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["error"]["code"], "file_too_large", "{body}");
+    assert_eq!(body["error"]["details"]["limit_bytes"], 20000, "{body}");
+    assert_eq!(body["error"]["details"]["role"], "editor", "{body}");
+    assert_eq!(versions().await, 0, "a refused upload left a version");
+    let (status, body, _) = upload_as(&server, &reviewer, "roll", big.clone().into()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["rows"], 1500, "{body}");
+
+    // (b) One upload at a time per user: while the editor's first upload
+    // trickles in, a second one is refused with 429; others go on.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let small = roll(50);
+    let (head, tail) = small.split_at(small.len() / 2);
+    let (head, tail) = (Bytes::from(head.to_string()), Bytes::from(tail.to_string()));
+    let trickle = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(
+        futures::stream::once(async move {
+            let _ = rx.await;
+            Ok::<_, std::io::Error>(tail)
+        }),
+    );
+    let first = {
+        let (client, url, token) = (
+            server.client.clone(),
+            server.url("/api/v1/datasets/roll/uploads?filename=slow.csv"),
+            editor.clone(),
+        );
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .body(reqwest::Body::wrap_stream(trickle))
+                .send()
+                .await
+                .expect("slow upload");
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    };
+    let mut refused = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (status, body, retry) = upload_as(&server, &editor, "roll", roll(10).into()).await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some((body, retry));
+            break;
+        }
+        // Only possible before the slow upload reached the server.
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (body, retry) = refused.expect("a second upload of the same user was never refused");
+    assert_eq!(body["error"]["code"], "too_many_uploads", "{body}");
+    assert!(retry.is_some_and(|s| s >= 1), "no Retry-After");
+    let (status, body, _) = upload_as(&server, &reviewer, "roll", roll(10).into()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "another user was held up: {body}"
+    );
+    tx.send(()).unwrap();
+    let (status, body) = first.await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["rows"], 50, "{body}");
+    // The slot is free again.
+    let (status, body, _) = upload_as(&server, &editor, "roll", roll(10).into()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // (c) One ingest at a time on this server: while a large ingest runs, an
+    // upload waits its 1 s in the queue and gets 503 with Retry-After, storing
+    // nothing; the health check shows the running ingest.
+    let before = versions().await;
+    let huge: Vec<u8> = "n\n"
+        .bytes()
+        .chain("1\n".repeat(6_000_000).into_bytes())
+        .collect();
+    let long = {
+        let (client, url) = (
+            server.client.clone(),
+            server.url("/api/v1/datasets/roll/uploads?filename=tall.csv"),
+        );
+        let admin = crate::support::ADMIN_TOKEN;
+        tokio::spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(admin)
+                .body(huge)
+                .send()
+                .await
+                .unwrap();
+            r.status()
+        })
+    };
+    let mut running = false;
+    for _ in 0..200 {
+        let h: Value = server.get("/healthz").await.json().await.unwrap();
+        if h["ingests"]["running"] == 1 {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(running, "the large ingest was never seen running");
+    let (status, body, retry) = upload_as(&server, &editor, "roll", roll(10).into()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "ingest_busy", "{body}");
+    assert_eq!(retry, Some(30));
+    let long = long.await.unwrap();
+    assert!(
+        long == StatusCode::CREATED || long == StatusCode::PAYLOAD_TOO_LARGE,
+        "{long}"
+    );
+    let after_long = versions().await;
+    assert_eq!(
+        after_long,
+        before + usize::from(long == StatusCode::CREATED),
+        "the refused upload left a version"
+    );
+    let h: Value = server.get("/healthz").await.json().await.unwrap();
+    assert_eq!(h["ingests"]["running"], 0, "{h}");
+    let (status, body, _) = upload_as(&server, &editor, "roll", roll(10).into()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }

@@ -22,5 +22,6 @@ mod privacy;
 mod query;
 mod roundtrip;
 mod shutdown;
+mod streaming;
 mod visibility;
 mod workflow;

@@ -399,7 +399,7 @@ pub async fn upload(
                     publishing::upload(
                         &state,
                         &d,
-                        &p.user,
+                        (&p).into(),
                         &name,
                         params.sheet.clone(),
                         Box::pin(stream),
@@ -420,7 +420,7 @@ pub async fn upload(
             )
         })?;
         let stream = Body::new(request.into_body()).into_data_stream();
-        publishing::upload(&state, &d, &p.user, &name, params.sheet.clone(), stream).await?
+        publishing::upload(&state, &d, (&p).into(), &name, params.sheet.clone(), stream).await?
     };
     let body = json!({
         "version": version.number,

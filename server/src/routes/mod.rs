@@ -243,7 +243,11 @@ async fn openapi() -> Json<serde_json::Value> {
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.catalog.ping().await?;
-    Ok(Json(json!({"status": "ok"})))
+    let s = &state.settings.uploads;
+    Ok(Json(json!({
+        "status": "ok",
+        "ingests": {"running": state.uploads.ingests_running(), "slots": s.max_concurrent_ingests.max(1)},
+    })))
 }
 
 /// Trailer (and header) saying whether a limit cut a result.

@@ -825,9 +825,15 @@ async fn receive_upload(
                         )
                     })?;
                 let stream = f.map(|r| r.map_err(|e| e.body_text()));
-                let version =
-                    publishing::upload(state, &d, &p.user, &name, sheet.clone(), Box::pin(stream))
-                        .await?;
+                let version = publishing::upload(
+                    state,
+                    &d,
+                    (&p).into(),
+                    &name,
+                    sheet.clone(),
+                    Box::pin(stream),
+                )
+                .await?;
                 return Ok(format!(
                     "/agency/datasets/{slug}/versions/{}?done=uploaded",
                     version.number
