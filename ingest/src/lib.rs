@@ -20,6 +20,7 @@
 mod error;
 pub mod naming;
 pub mod parquet_out;
+pub mod passthrough;
 pub mod privacy;
 pub mod read;
 pub mod report;
@@ -113,6 +114,7 @@ impl Default for Limits {
 }
 
 /// The whole pipeline as an upload runs it: ingest, then default redaction.
+/// Parquet files are passed through with the same checks ([`passthrough`]).
 /// The returned table is what may be published; the report lists the findings.
 pub fn ingest_for_publication(
     file_name: &str,
@@ -134,6 +136,25 @@ pub fn ingest_with_policy(
     options: &IngestOptions,
     policy: &privacy::RedactionPolicy,
 ) -> Result<Ingested> {
+    if passthrough::is_parquet(bytes, bytes) {
+        let mut batches = Vec::new();
+        let report = passthrough::ingest_parquet(
+            file_name,
+            bytes::Bytes::copy_from_slice(bytes),
+            options,
+            policy,
+            |b| {
+                batches.push(b);
+                Ok::<_, Error>(())
+            },
+        )?;
+        let schema = batches
+            .first()
+            .map(|b| b.schema())
+            .unwrap_or_else(|| std::sync::Arc::new(arrow::datatypes::Schema::empty()));
+        let batch = arrow::compute::concat_batches(&schema, &batches)?;
+        return Ok(Ingested { batch, report });
+    }
     let mut ingested = ingest(file_name, bytes, options)?;
     let (batch, _) = privacy::redact_with(&ingested.batch, &mut ingested.report, policy)?;
     ingested.batch = batch;

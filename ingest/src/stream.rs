@@ -62,7 +62,8 @@ pub type Progress<'a> = &'a (dyn Fn(u8, u64, u64) + Sync);
 /// in one or more batches of the same schema; returns the report.
 ///
 /// Delimited files above [`crate::Limits::stream_above_bytes`] are streamed
-/// ([`ingest_delimited`]); other files are read whole under the limits.
+/// ([`ingest_delimited`]), Parquet files are read row group by row group
+/// ([`crate::passthrough`]); other files are read whole under the limits.
 pub fn ingest_path<E: From<Error>>(
     file_name: &str,
     path: &Path,
@@ -77,11 +78,16 @@ pub fn ingest_path<E: From<Error>>(
     };
     let size = std::fs::metadata(path).map_err(io)?.len();
     let mut head = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io)?
-        .take(8)
-        .read_to_end(&mut head)
-        .map_err(io)?;
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    (&mut f).take(8).read_to_end(&mut head).map_err(io)?;
+    let mut tail = [0u8; 4];
+    if size >= 8 {
+        f.seek(SeekFrom::End(-4)).map_err(io)?;
+        f.read_exact(&mut tail).map_err(io)?;
+    }
+    if crate::passthrough::is_parquet(&head, &tail) {
+        return crate::passthrough::ingest_parquet(file_name, f, options, policy, on_batch);
+    }
     let workbook = head.starts_with(b"PK\x03\x04")
         || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
     if workbook || size <= options.limits.stream_above_bytes {
@@ -744,13 +750,10 @@ struct PlannedColumn {
 /// Pass two: data rows converted to batches, redacted once planned.
 struct Convert<'p> {
     columns: Vec<PlannedColumn>,
-    policy: &'p RedactionPolicy,
+    redactor: Redactor<'p>,
     buffered: usize,
-    waiting: Vec<RecordBatch>,
-    redaction: Option<Redaction>,
     rows: usize,
     schema: Option<Arc<Schema>>,
-    report: Option<Report>,
 }
 
 impl<'p> Convert<'p> {
@@ -808,13 +811,10 @@ impl<'p> Convert<'p> {
             .collect();
         Convert {
             columns,
-            policy,
+            redactor: Redactor::new(policy),
             buffered: 0,
-            waiting: Vec::new(),
-            redaction: None,
             rows: 0,
             schema: None,
-            report: None,
         }
     }
 
@@ -849,58 +849,13 @@ impl<'p> Convert<'p> {
             self.schema = Some(schema.clone());
             let options =
                 arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(self.buffered));
-            self.waiting
-                .push(RecordBatch::try_new_with_options(schema, arrays, &options)?);
+            let batch = RecordBatch::try_new_with_options(schema, arrays, &options)?;
+            self.redactor.add(batch);
             self.rows += self.buffered;
             self.buffered = 0;
         }
-        if self.redaction.is_none() {
-            if !last && !self.sample_complete() {
-                return Ok(Vec::new());
-            }
-            let Some(schema) = self.schema.clone() else {
-                return Ok(Vec::new());
-            };
-            let sample = arrow::compute::concat_batches(&schema, &self.waiting)?;
-            let report = self.column_reports_only();
-            self.redaction = Some(Redaction::plan(&sample, &report, self.policy));
-            self.report = Some(report);
-        }
-        let mut out = Vec::new();
-        if let Some(redaction) = self.redaction.as_mut() {
-            for batch in std::mem::take(&mut self.waiting) {
-                out.push(redaction.apply(&batch)?);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Whether the buffered rows hold the values redaction samples: enough
-    /// non-empty values of every text column, or as many rows as may wait.
-    fn sample_complete(&self) -> bool {
-        let rows: usize = self.waiting.iter().map(RecordBatch::num_rows).sum();
-        if rows >= MAX_PLAN_ROWS {
-            return true;
-        }
-        let Some(schema) = &self.schema else {
-            return false;
-        };
-        schema.fields().iter().enumerate().all(|(i, f)| {
-            f.data_type() != &DataType::Utf8
-                || self
-                    .waiting
-                    .iter()
-                    .map(|b| {
-                        b.column(i)
-                            .as_string::<i32>()
-                            .iter()
-                            .flatten()
-                            .filter(|s| !s.is_empty())
-                            .count()
-                    })
-                    .sum::<usize>()
-                    >= SAMPLE_VALUES
-        })
+        let columns = (!self.redactor.planned()).then(|| self.column_reports_only());
+        self.redactor.ready(last, columns)
     }
 
     fn column_reports(&self) -> Vec<crate::ColumnReport> {
@@ -931,23 +886,11 @@ impl<'p> Convert<'p> {
 
     /// A report holding only the columns (what redaction planning reads).
     fn column_reports_only(&self) -> Report {
-        Report {
-            file: String::new(),
-            format: String::new(),
-            encoding: None,
-            delimiter: None,
-            sheets: Vec::new(),
-            table_sheets: Vec::new(),
-            rows: 0,
-            columns: self.column_reports(),
-            hidden_sheets: Vec::new(),
-            warnings: Vec::new(),
-            privacy: Vec::new(),
-        }
+        empty_report(self.column_reports())
     }
 
     /// The whole report, redaction findings included.
-    fn report(mut self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
+    fn report(self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
         let mut warnings: Vec<Warning> = format
             .notes
             .iter()
@@ -1049,9 +992,116 @@ impl<'p> Convert<'p> {
             warnings,
             privacy: Vec::new(),
         };
-        if let Some(redaction) = self.redaction.take() {
-            redaction.finish(&mut report);
-        }
+        self.redactor.finish(&mut report);
         Ok(report)
+    }
+}
+
+/// Redaction of a table that arrives in batches: batches wait until they
+/// hold the sample redaction is planned from (see [`Redaction::plan`]),
+/// then every batch is redacted as it comes.
+pub(crate) struct Redactor<'p> {
+    policy: &'p RedactionPolicy,
+    waiting: Vec<RecordBatch>,
+    redaction: Option<Redaction>,
+}
+
+impl<'p> Redactor<'p> {
+    pub(crate) fn new(policy: &'p RedactionPolicy) -> Self {
+        Redactor {
+            policy,
+            waiting: Vec::new(),
+            redaction: None,
+        }
+    }
+
+    /// Adds a converted (not yet redacted) batch.
+    pub(crate) fn add(&mut self, batch: RecordBatch) {
+        self.waiting.push(batch);
+    }
+
+    /// Whether redaction is planned (then [`Redactor::ready`] needs no report).
+    pub(crate) fn planned(&self) -> bool {
+        self.redaction.is_some()
+    }
+
+    /// The redacted batches ready to hand over: none while the plan waits
+    /// for its sample, unless `last`. `columns` is the report whose column
+    /// paths the plan reads (needed until planned).
+    pub(crate) fn ready(
+        &mut self,
+        last: bool,
+        columns: Option<Report>,
+    ) -> Result<Vec<RecordBatch>> {
+        if self.redaction.is_none() {
+            if !last && !self.sample_complete() {
+                return Ok(Vec::new());
+            }
+            let Some(schema) = self.waiting.first().map(RecordBatch::schema) else {
+                return Ok(Vec::new());
+            };
+            let sample = arrow::compute::concat_batches(&schema, &self.waiting)?;
+            let report = columns.unwrap_or_else(|| empty_report(Vec::new()));
+            self.redaction = Some(Redaction::plan(&sample, &report, self.policy));
+        }
+        let mut out = Vec::new();
+        if let Some(redaction) = self.redaction.as_mut() {
+            for batch in std::mem::take(&mut self.waiting) {
+                out.push(redaction.apply(&batch)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the waiting rows hold the values redaction samples: enough
+    /// non-empty values of every text column, or as many rows as may wait.
+    fn sample_complete(&self) -> bool {
+        let rows: usize = self.waiting.iter().map(RecordBatch::num_rows).sum();
+        if rows >= MAX_PLAN_ROWS {
+            return true;
+        }
+        let Some(schema) = self.waiting.first().map(RecordBatch::schema) else {
+            return false;
+        };
+        schema.fields().iter().enumerate().all(|(i, f)| {
+            f.data_type() != &DataType::Utf8
+                || self
+                    .waiting
+                    .iter()
+                    .map(|b| {
+                        b.column(i)
+                            .as_string::<i32>()
+                            .iter()
+                            .flatten()
+                            .filter(|s| !s.is_empty())
+                            .count()
+                    })
+                    .sum::<usize>()
+                    >= SAMPLE_VALUES
+        })
+    }
+
+    /// Records the findings in the report (see [`Redaction::finish`]).
+    pub(crate) fn finish(self, report: &mut Report) {
+        if let Some(redaction) = self.redaction {
+            redaction.finish(report);
+        }
+    }
+}
+
+/// A report with only `columns` filled in.
+pub(crate) fn empty_report(columns: Vec<crate::ColumnReport>) -> Report {
+    Report {
+        file: String::new(),
+        format: String::new(),
+        encoding: None,
+        delimiter: None,
+        sheets: Vec::new(),
+        table_sheets: Vec::new(),
+        rows: 0,
+        columns,
+        hidden_sheets: Vec::new(),
+        warnings: Vec::new(),
+        privacy: Vec::new(),
     }
 }

@@ -752,10 +752,10 @@ fn cases() -> Vec<Case> {
         Draft,
     ));
     v.push(case(
-        "a real Parquet file",
+        "a real Parquet file (passed through with the same checks)",
         "data.parquet",
         parquet_file(),
-        Refused(&["unsupported_file"]),
+        Draft,
     ));
     v.push(case(
         "a .parquet that is not Parquet",

@@ -143,3 +143,125 @@ fn id_check(body17: &str) -> char {
         .sum();
     ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'][(sum % 11) as usize]
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parquet_uploads_pass_through_with_the_same_checks() {
+    use arrow::array::{ArrayRef, Date32Array, Decimal128Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use std::sync::Arc;
+
+    let server = Server::start().await;
+    server
+        .create_dataset_with(
+            json!({"slug": "grants", "title": "2024年补贴发放", "category": "subsidy"}),
+        )
+        .await;
+    // An agency's own Parquet export: several row groups, personal columns.
+    let rows = 150_000usize;
+    let town: ArrayRef = Arc::new(StringArray::from_iter_values(
+        (0..rows).map(|i| ["城关镇", "石墙镇", "大束镇"][i % 3]),
+    ));
+    let head: ArrayRef =
+        Arc::new(StringArray::from_iter_values((0..rows).map(|i| {
+            format!("{}{}", ["张", "李", "王"][i % 3], ["伟", "芳"][i % 2])
+        })));
+    let ids: Vec<String> = (0..rows)
+        .map(|i| {
+            let body = format!(
+                "3301061985{:02}{:02}{:03}",
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 1000
+            );
+            format!("{body}{}", id_check(&body))
+        })
+        .collect();
+    let id: ArrayRef = Arc::new(StringArray::from_iter_values(ids.iter()));
+    let cents: Vec<i128> = (0..rows)
+        .map(|i| 10_000 + (i as i128 * 7919) % 90_000)
+        .collect();
+    let amount: ArrayRef = Arc::new(
+        Decimal128Array::from(cents.clone())
+            .with_precision_and_scale(12, 2)
+            .unwrap(),
+    );
+    let day: ArrayRef = Arc::new(Date32Array::from_iter_values(
+        (0..rows).map(|i| 19_723 + (i % 366) as i32),
+    ));
+    let batch = RecordBatch::try_from_iter([
+        ("乡镇", town),
+        ("户主姓名", head),
+        ("身份证号", id),
+        ("补贴金额(元)", amount),
+        ("发放日期", day),
+    ])
+    .unwrap();
+    let mut bytes = Vec::new();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(40_000))
+        .build();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let r = server.upload("grants", "grants.parquet", bytes).await;
+    let status = r.status();
+    let up: Value = r.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{up}");
+    let report = &up["report"];
+    assert_eq!(report["format"], "parquet");
+    assert_eq!(up["rows"], rows);
+    let column = |name: &str| {
+        report["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no column {name}: {report}"))
+    };
+    assert_eq!(column("bu_tie_jin_e")["type"], "Decimal128(12, 2)");
+    assert_eq!(column("bu_tie_jin_e")["unit"], "元");
+    assert_eq!(column("bu_tie_jin_e")["path"], json!(["补贴金额(元)"]));
+    assert_eq!(column("fa_fang_ri_qi")["type"], "Date32");
+    let kinds: Vec<&str> = report["privacy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"cn_resident_id"), "{kinds:?}");
+    assert!(kinds.contains(&"person_name"), "{kinds:?}");
+
+    let v = up["version"].as_i64().unwrap();
+    assert_eq!(
+        server.review_and_publish("grants", v).await.status(),
+        StatusCode::OK
+    );
+    let body = server
+        .sql("SELECT count(*) AS n, sum(bu_tie_jin_e) AS total, min(fa_fang_ri_qi) AS first FROM grants")
+        .await;
+    let row = &body["rows"][0];
+    assert_eq!(row["n"], rows);
+    let total: f64 = row["total"]
+        .as_str()
+        .map(|s| s.parse().unwrap())
+        .or_else(|| row["total"].as_f64())
+        .unwrap();
+    let expected: i128 = cents.iter().sum();
+    assert!(
+        (total * 100.0 - expected as f64).abs() < 0.5,
+        "{total} vs {expected}"
+    );
+    assert_eq!(row["first"], "2024-01-01");
+    let csv = server
+        .get("/api/v1/datasets/grants/data.csv")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for id in ids.iter().take(50) {
+        assert!(!csv.contains(id.as_str()), "a resident ID was published");
+    }
+}
