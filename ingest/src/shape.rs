@@ -6,7 +6,9 @@
 //! footnotes (`注：…`, `制表人：…`) below. This module finds each part.
 
 use crate::read::{Cell, Merge, Sheet};
-use crate::text::{compact, normalize, parse_date, parse_number, unit_line};
+use crate::text::{
+    compact, nfkc_stable, normalize, normalized, parse_date, parse_number, unit_line,
+};
 use serde::Serialize;
 use std::borrow::Cow;
 
@@ -121,12 +123,41 @@ fn stats(row: &[Cell]) -> RowStats {
             numeric += 1;
         }
     }
-    let distinct = if filled == 0 { 0 } else { row_texts(row).len() };
+    let distinct = if filled == 0 { 0 } else { distinct_texts(row) };
     RowStats {
         distinct: distinct as u32,
         numeric,
         filled,
     }
+}
+
+/// A filled cell's text as [`row_texts`] compares it, copied only when
+/// normalising changes more than the surrounding space.
+fn cell_text(cell: &Cell) -> Cow<'_, str> {
+    match cell {
+        Cell::Text(s) => normalized(s),
+        other => Cow::Owned(normalize(&other.display())),
+    }
+}
+
+/// How many distinct normalised texts a row's filled cells hold.
+fn distinct_texts(row: &[Cell]) -> usize {
+    let mut seen: Vec<Cow<'_, str>> = Vec::new();
+    let mut set: std::collections::HashSet<Cow<'_, str>> = std::collections::HashSet::new();
+    for cell in row.iter().filter(|c| !c.is_blank()) {
+        let t = cell_text(cell);
+        if set.is_empty() && seen.len() < 32 {
+            if !seen.contains(&t) {
+                seen.push(t);
+            }
+        } else {
+            if set.is_empty() {
+                set.extend(seen.drain(..));
+            }
+            set.insert(t);
+        }
+    }
+    seen.len() + set.len()
 }
 
 /// The distinct normalised texts of a row's filled cells, in order.
@@ -137,7 +168,7 @@ fn row_texts(row: &[Cell]) -> Vec<String> {
         if cell.is_blank() {
             continue;
         }
-        let t = normalize(&cell.display());
+        let t = cell_text(cell).into_owned();
         if seen.insert(t.clone()) {
             texts.push(t);
         }
@@ -437,9 +468,38 @@ fn classify(row: &[Cell], s: &RowStats) -> RowClass {
     RowClass::Data
 }
 
-/// [`classify`] for a row of a streamed file.
+/// [`classify`] for a row of a streamed file, computing only what the
+/// decision needs (most rows are plain records).
 pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
-    classify(row, &stats(row))
+    let Some(first) = row.iter().find(|c| !c.is_blank()) else {
+        return RowClass::Blank;
+    };
+    let mut distinct: Option<usize> = None;
+    let mut distinct = || *distinct.get_or_insert_with(|| distinct_texts(row));
+    if is_footnote_text(&first.display()) && distinct() <= 3 {
+        return RowClass::Footnote(row_texts(row).join(" "));
+    }
+    if might_name_a_unit(row) && distinct() <= 2 {
+        let texts = row_texts(row);
+        if texts.iter().any(|t| unit_line(t).is_some()) {
+            let unit = texts.iter().find_map(|t| unit_line(t));
+            return RowClass::UnitNote(texts.join(" "), unit);
+        }
+    }
+    if is_totals_row(row) {
+        return RowClass::Totals;
+    }
+    RowClass::Data
+}
+
+/// Whether some cell could hold a unit line once normalised: it has a `单`
+/// (what `单位` needs) or characters normalising may change.
+fn might_name_a_unit(row: &[Cell]) -> bool {
+    row.iter().any(|c| match c {
+        Cell::Text(s) => s.contains('单') || !s.chars().all(nfkc_stable),
+        Cell::Error(_) => true,
+        _ => false,
+    })
 }
 
 /// A one-cell text row that, when only such rows follow it to the end of
@@ -451,9 +511,18 @@ fn trailing_note(row: &[Cell], s: &RowStats, width: u32) -> Option<String> {
         .filter(|t| t.chars().count() > 4)
 }
 
-/// [`trailing_note`] for a row of a streamed file.
+/// [`trailing_note`] for a row of a streamed file: all filled cells hold the
+/// same text, which is neither a number nor a date.
 pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
-    trailing_note(row, &stats(row), width)
+    if width < 3 {
+        return None;
+    }
+    let mut filled = row.iter().filter(|c| !c.is_blank());
+    let first = cell_text(filled.next()?);
+    if filled.any(|c| cell_text(c) != first) || row.iter().any(is_numeric) {
+        return None;
+    }
+    Some(first.into_owned()).filter(|t| t.chars().count() > 4)
 }
 
 /// The widest row of a sheet: most distinct texts in one row.

@@ -178,7 +178,7 @@ pub fn ingest_delimited<E: From<Error>>(
         progress,
         |ordinal, cells| {
             if plan.is_data(ordinal) {
-                convert.push(ordinal, &cells);
+                convert.push(ordinal, cells);
                 if convert.buffered >= options.limits.stream_batch_rows.max(1) {
                     for batch in convert.flush(false)? {
                         on_batch(batch).map_err(Stop::Caller)?;
@@ -433,7 +433,7 @@ fn read_records<E: From<Error>>(
     size: u64,
     pass: u8,
     progress: Option<Progress>,
-    mut each: impl FnMut(usize, Vec<Cell>) -> std::result::Result<(), E>,
+    mut each: impl FnMut(usize, &[Cell]) -> std::result::Result<(), E>,
 ) -> std::result::Result<(usize, Option<usize>), E> {
     let io = |e| io_error(file, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
@@ -446,6 +446,7 @@ fn read_records<E: From<Error>>(
         .from_reader(Decoding::new(f, format.encoding));
     let budget = Budget::new(file, &options.limits);
     let mut record = csv::StringRecord::new();
+    let mut cells: Vec<Cell> = Vec::new();
     let mut ordinal = 0usize;
     let mut reported = 0u64;
     loop {
@@ -472,16 +473,31 @@ fn read_records<E: From<Error>>(
         if width > 0 {
             budget.check_cell(SHEET, line0, width - 1, 0)?;
         }
-        let mut cells = Vec::with_capacity(width);
+        // One row buffer for the whole file: its strings are reused.
+        cells.truncate(width);
         for (c, f) in record.iter().enumerate().take(width) {
             budget.check_cell(SHEET, line0, c, f.len())?;
-            cells.push(if f.trim().is_empty() {
-                Cell::Empty
-            } else {
-                Cell::Text(f.to_string())
-            });
+            let blank = f.trim().is_empty();
+            match cells.get_mut(c) {
+                Some(Cell::Text(s)) if !blank => {
+                    s.clear();
+                    s.push_str(f);
+                }
+                Some(cell) => {
+                    *cell = if blank {
+                        Cell::Empty
+                    } else {
+                        Cell::Text(f.to_string())
+                    }
+                }
+                None => cells.push(if blank {
+                    Cell::Empty
+                } else {
+                    Cell::Text(f.to_string())
+                }),
+            }
         }
-        each(ordinal, cells)?;
+        each(ordinal, &cells)?;
         ordinal += 1;
         if let Some(p) = progress {
             let done = reader.get_ref().consumed;
@@ -548,14 +564,14 @@ impl<'a> Scan<'a> {
         }
     }
 
-    fn feed(&mut self, ordinal: usize, cells: Vec<Cell>) -> Result<()> {
+    fn feed(&mut self, ordinal: usize, cells: &[Cell]) -> Result<()> {
         if !cells.iter().all(Cell::is_blank) {
             self.filled_rows += 1;
         }
         match &mut self.state {
             Some(state) => state.feed(ordinal, cells),
             None => {
-                self.head.push(cells);
+                self.head.push(cells.to_vec());
                 if self.head.len() >= self.head_rows {
                     self.start()?;
                 }
@@ -603,7 +619,7 @@ impl<'a> Scan<'a> {
             footnotes: Vec::new(),
             footnotes_count: 0,
         };
-        for (ordinal, row) in sheet.rows.into_iter().enumerate() {
+        for (ordinal, row) in sheet.rows.iter().enumerate() {
             state.feed(ordinal, row);
         }
         self.state = Some(state);
@@ -648,11 +664,11 @@ impl<'a> Scan<'a> {
 }
 
 impl Classified {
-    fn feed(&mut self, ordinal: usize, cells: Vec<Cell>) {
+    fn feed(&mut self, ordinal: usize, cells: &[Cell]) {
         if ordinal < self.shape.first_data {
             return;
         }
-        match classify_row(&cells) {
+        match classify_row(cells) {
             RowClass::Blank => {
                 self.blanks += 1;
                 self.blanks_since_data += 1;
@@ -667,19 +683,19 @@ impl Classified {
             RowClass::Totals => {
                 self.totals_count += 1;
                 if self.totals.len() < MAX_KEPT_ROWS {
-                    self.totals.push((ordinal, cells));
+                    self.totals.push((ordinal, cells.to_vec()));
                 }
             }
             RowClass::Data => {
                 if self.pending.len() < MAX_PENDING_NOTES
-                    && trailing_note_of(&cells, self.width).is_some()
+                    && trailing_note_of(cells, self.width).is_some()
                 {
-                    self.pending.push((ordinal, cells));
+                    self.pending.push((ordinal, cells.to_vec()));
                 } else {
                     for (o, c) in std::mem::take(&mut self.pending) {
                         self.confirm(o, &c);
                     }
-                    self.confirm(ordinal, &cells);
+                    self.confirm(ordinal, cells);
                 }
             }
         }

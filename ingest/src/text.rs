@@ -1,18 +1,22 @@
 //! Text normalisation and value parsers shared by shape detection and typing.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use std::borrow::Cow;
 use unicode_normalization::UnicodeNormalization;
 
 /// NFKC (full-width digits and letters become ASCII), zero-width characters
 /// removed, surrounding white space (including the ideographic space) trimmed.
 pub fn normalize(s: &str) -> String {
-    if s.is_ascii() {
-        // NFKC leaves ASCII as it is, and no zero-width character is ASCII.
-        return s.trim().to_string();
-    }
-    if s.chars().all(nfkc_stable) {
-        // NFKC leaves these as they are (most Chinese text): skip decomposing.
-        return s.trim().to_string();
+    normalized(s).into_owned()
+}
+
+/// [`normalize`] without copying when nothing changes but the trimming (ASCII
+/// and most Chinese text).
+pub fn normalized(s: &str) -> Cow<'_, str> {
+    // NFKC leaves ASCII as it is, and no zero-width character is ASCII; it
+    // leaves the characters of `nfkc_stable` (most Chinese text) as they are.
+    if s.is_ascii() || s.chars().all(nfkc_stable) {
+        return Cow::Borrowed(s.trim());
     }
     let folded: String = s
         .nfkc()
@@ -23,13 +27,31 @@ pub fn normalize(s: &str) -> String {
             )
         })
         .collect();
-    folded.trim().to_string()
+    Cow::Owned(folded.trim().to_string())
+}
+
+/// [`compact`] without copying when nothing changes but the trimming.
+pub fn compacted(s: &str) -> Cow<'_, str> {
+    match normalized(s) {
+        Cow::Borrowed(b) => strip_space(b),
+        Cow::Owned(o) => Cow::Owned(strip_space(&o).into_owned()),
+    }
+}
+
+/// Already normalised text with every white space removed: [`compact`] of
+/// text that [`normalize`] would not change.
+pub(crate) fn strip_space(n: &str) -> Cow<'_, str> {
+    if n.chars().any(char::is_whitespace) {
+        Cow::Owned(n.chars().filter(|c| !c.is_whitespace()).collect())
+    } else {
+        Cow::Borrowed(n)
+    }
 }
 
 /// Characters NFKC never changes, alone or next to each other: ASCII, CJK
 /// unified ideographs (and extension A), and the CJK punctuation 、。〃 and
 /// 〈〉《》「」『』【】. Zero-width characters are not among them.
-fn nfkc_stable(c: char) -> bool {
+pub(crate) fn nfkc_stable(c: char) -> bool {
     c.is_ascii()
         || ('\u{4E00}'..='\u{9FFF}').contains(&c)
         || ('\u{3400}'..='\u{4DBF}').contains(&c)
@@ -48,10 +70,7 @@ fn too_long_for_a_scalar(raw: &str) -> bool {
 
 /// `normalize` and then every white space removed.
 pub fn compact(s: &str) -> String {
-    normalize(s)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
+    compacted(s).into_owned()
 }
 
 /// Cell contents that mean "no value" in agency tables.
@@ -135,8 +154,23 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
     if too_long_for_a_scalar(raw) {
         return None;
     }
-    let s = compact(raw);
-    let mut s = s.as_str();
+    number_of_compact(&compacted(raw))
+}
+
+/// [`parse_number`] of text [`normalize`] would not change.
+pub(crate) fn parse_normalized_number(n: &str) -> Option<ParsedNumber> {
+    if too_long_for_a_scalar(n) {
+        return None;
+    }
+    number_of_compact(&strip_space(n))
+}
+
+fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
+    let compact_len = compacted.len();
+    let mut s: &str = compacted;
+    if !s.bytes().any(|b| b.is_ascii_digit()) {
+        return None;
+    }
     for prefix in ["¥", "￥", "RMB", "人民币"] {
         if let Some(rest) = s.strip_prefix(prefix) {
             s = rest;
@@ -160,7 +194,7 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
     let digits = strip_thousands(digits)?;
     let (int_part, frac_part) = match digits.split_once('.') {
         Some((i, f)) => (i, f),
-        None => (digits.as_str(), ""),
+        None => (&*digits, ""),
     };
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
@@ -188,21 +222,14 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
         value: Decimal { mantissa, scale },
         percent,
         leading_zero: int_part.len() > 1 && int_part.starts_with('0'),
-        plain_digits: !negative
-            && frac_part.is_empty()
-            && !percent
-            && digits.len() == raw_len_digits(raw),
+        plain_digits: !negative && frac_part.is_empty() && !percent && digits.len() == compact_len,
     })
 }
 
-fn raw_len_digits(raw: &str) -> usize {
-    compact(raw).len()
-}
-
 /// Removes `1,234,567.89`-style separators; rejects misplaced commas.
-fn strip_thousands(s: &str) -> Option<String> {
+fn strip_thousands(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains(',') {
-        return Some(s.to_string());
+        return Some(Cow::Borrowed(s));
     }
     let (int_part, frac) = match s.split_once('.') {
         Some((i, f)) => (i, Some(f)),
@@ -219,7 +246,7 @@ fn strip_thousands(s: &str) -> Option<String> {
         out.push('.');
         out.push_str(f);
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 
 /// `4.10102E+17`-style text: what Excel shows for long digit strings.
@@ -227,7 +254,14 @@ pub fn is_scientific(raw: &str) -> bool {
     if too_long_for_a_scalar(raw) {
         return false;
     }
-    let s = compact(raw);
+    if !raw.contains(['E', 'e']) {
+        return false;
+    }
+    let s = compacted(raw);
+    // Digits, a point and an exponent: ASCII once normalised.
+    if !s.is_ascii() {
+        return false;
+    }
     let Some((m, e)) = s.split_once(['E', 'e']) else {
         return false;
     };
@@ -248,10 +282,30 @@ pub fn parse_date(raw: &str, allow_compact: bool) -> Option<NaiveDateTime> {
     if too_long_for_a_scalar(raw) {
         return None;
     }
-    let s = compact(raw);
+    date_of_compact(&compacted(raw), allow_compact)
+}
+
+/// [`parse_date`] of text [`normalize`] would not change.
+pub(crate) fn parse_normalized_date(n: &str, allow_compact: bool) -> Option<NaiveDateTime> {
+    if too_long_for_a_scalar(n) {
+        return None;
+    }
+    date_of_compact(&strip_space(n), allow_compact)
+}
+
+fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateTime> {
     if allow_compact && s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
-        let d = NaiveDate::parse_from_str(&s, "%Y%m%d").ok()?;
+        let d = NaiveDate::parse_from_str(s, "%Y%m%d").ok()?;
         return plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
+    }
+    // A date starts with its four-digit year and has separators after it.
+    if !s
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'+')
+        || !s.contains(['年', '月', '/', '.', '-'])
+    {
+        return None;
     }
     let s = s.replace(['年', '月'], "-").replace(['日', '号'], "");
     let s = s.replace(['/', '.'], "-");

@@ -3,7 +3,8 @@
 use crate::read::Cell;
 use crate::text::{
     Decimal, compact, excel_serial_to_datetime, format_excel_number, is_destroyed_identifier,
-    is_scientific, normalize, null_marker, parse_date, parse_number,
+    is_scientific, normalized, null_marker, parse_date, parse_normalized_date,
+    parse_normalized_number, parse_number, strip_space,
 };
 use chrono::NaiveDateTime;
 use std::collections::BTreeMap;
@@ -201,7 +202,7 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
         Cell::DateTime(d) => Parsed::Date(*d),
         Cell::Error(e) => Parsed::Null(e.clone()),
         Cell::Text(raw) => {
-            let n = normalize(raw);
+            let n = normalized(raw);
             if n.is_empty() {
                 return Parsed::Null(String::new());
             }
@@ -209,18 +210,18 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
                 return Parsed::Null(m.to_string());
             }
             if is_scientific(&n) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
-                return Parsed::Destroyed(n);
+                return Parsed::Destroyed(n.into_owned());
             }
-            if date_hint && let Some(d) = parse_date(&n, true) {
+            if date_hint && let Some(d) = parse_normalized_date(&n, true) {
                 return Parsed::Date(d);
             }
-            if let Some(p) = parse_number(&n) {
-                return Parsed::Num(p, compact(&n));
+            if let Some(p) = parse_normalized_number(&n) {
+                return Parsed::Num(p, strip_space(&n).into_owned());
             }
-            if let Some(d) = parse_date(&n, false) {
+            if let Some(d) = parse_normalized_date(&n, false) {
                 return Parsed::Date(d);
             }
-            match n.as_str() {
+            match &*n {
                 "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
                 "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
                 _ => Parsed::Text(raw.trim().to_string()),
