@@ -257,6 +257,10 @@ class Gongkai:
             f.write(
                 "max_upload_bytes = 10737418240\n"
                 "[query]\nmax_rows = 1000000\ntimeout_secs = 300\nmemory_mb = 4096\nmax_concurrent = 32\n"
+                # One loopback client stands for many researchers: no quotas,
+                # and uploads as large as the generated files.
+                "[rate_limit]\nenabled = false\n"
+                "[uploads]\nadmin_max_bytes = 10737418240\nreviewer_max_bytes = 10737418240\neditor_max_bytes = 10737418240\n"
             )
         os.makedirs(self.data_dir, exist_ok=True)
         self.log_path = os.path.join(self.work, "gongkai-server.log")

@@ -41,7 +41,13 @@ pub fn compacted(s: &str) -> Cow<'_, str> {
 /// Already normalised text with every white space removed: [`compact`] of
 /// text that [`normalize`] would not change.
 pub(crate) fn strip_space(n: &str) -> Cow<'_, str> {
-    if n.chars().any(char::is_whitespace) {
+    // White space is ASCII 09–0D and 20, or a character whose UTF-8 form
+    // starts with C2, E1, E2 or E3 (U+0085, U+00A0, U+1680, U+2000–U+205F,
+    // U+3000): only then are characters decoded.
+    let maybe = n
+        .bytes()
+        .any(|b| matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3));
+    if maybe && n.chars().any(char::is_whitespace) {
         Cow::Owned(n.chars().filter(|c| !c.is_whitespace()).collect())
     } else {
         Cow::Borrowed(n)
@@ -473,6 +479,22 @@ pub fn unit_line(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn white_space_starts_with_the_bytes_strip_space_looks_for() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            if c.is_whitespace() {
+                let mut buf = [0u8; 4];
+                let first = c.encode_utf8(&mut buf).as_bytes()[0];
+                assert!(
+                    matches!(first, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3),
+                    "{c:?}"
+                );
+            }
+        }
+        assert_eq!(strip_space("1 234\u{3000}5"), "12345");
+        assert_eq!(strip_space("城关镇"), "城关镇");
+    }
 
     #[test]
     fn the_nfkc_shortcut_is_exact() {
