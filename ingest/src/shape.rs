@@ -356,8 +356,8 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let mut totals_rows = Vec::new();
     let mut footnotes = Vec::new();
     let mut blank_rows = 0;
-    for r in first_data..rows.len() {
-        match classify(&rows[r], &stats[r]) {
+    for (r, row) in rows.iter().enumerate().skip(first_data) {
+        match classify_row(row) {
             RowClass::Blank => blank_rows += 1,
             RowClass::Footnote(text) => footnotes.push((r, text)),
             RowClass::UnitNote(text, u) => {
@@ -372,7 +372,7 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     }
     // Trailing one-cell text rows below the data are notes, not records.
     while let Some(&last) = data_rows.last() {
-        if let Some(text) = trailing_note(&rows[last], &stats[last], width) {
+        if let Some(text) = trailing_note_of(&rows[last], width) {
             footnotes.push((last, text));
             data_rows.pop();
         } else {
@@ -440,36 +440,10 @@ pub(crate) enum RowClass {
     Data,
 }
 
-/// Classifies one row below the header. Every row is judged on its own, so
+/// Classifies one row below the header, computing only what the decision
+/// needs (most rows are plain records). Every row is judged on its own, so
 /// a streamed file is classified exactly as a file read whole (except the
-/// trailing notes, see [`trailing_note`]).
-fn classify(row: &[Cell], s: &RowStats) -> RowClass {
-    if s.filled == 0 {
-        return RowClass::Blank;
-    }
-    let first_text = row
-        .iter()
-        .find(|c| !c.is_blank())
-        .map(Cell::display)
-        .unwrap_or_default();
-    if is_footnote_text(&first_text) && s.distinct <= 3 {
-        return RowClass::Footnote(row_texts(row).join(" "));
-    }
-    if s.distinct <= 2 {
-        let texts = row_texts(row);
-        if texts.iter().any(|t| unit_line(t).is_some()) {
-            let unit = texts.iter().find_map(|t| unit_line(t));
-            return RowClass::UnitNote(texts.join(" "), unit);
-        }
-    }
-    if is_totals_row(row) {
-        return RowClass::Totals;
-    }
-    RowClass::Data
-}
-
-/// [`classify`] for a row of a streamed file, computing only what the
-/// decision needs (most rows are plain records).
+/// trailing notes, see [`trailing_note_of`]).
 pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
     let Some(first) = row.iter().find(|c| !c.is_blank()) else {
         return RowClass::Blank;
@@ -503,16 +477,8 @@ fn might_name_a_unit(row: &[Cell]) -> bool {
 }
 
 /// A one-cell text row that, when only such rows follow it to the end of
-/// the table, is a note rather than a record; its text.
-fn trailing_note(row: &[Cell], s: &RowStats, width: u32) -> Option<String> {
-    (width >= 3 && s.distinct == 1 && s.numeric == 0)
-        .then(|| row_texts(row).into_iter().next())
-        .flatten()
-        .filter(|t| t.chars().count() > 4)
-}
-
-/// [`trailing_note`] for a row of a streamed file: all filled cells hold the
-/// same text, which is neither a number nor a date.
+/// the table, is a note rather than a record; its text. All filled cells
+/// hold the same text, which is neither a number nor a date.
 pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
     if width < 3 {
         return None;

@@ -24,12 +24,13 @@
 
 use crate::naming::unique_names;
 use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
-use crate::read::delimited::{sniff_delimiter, sniff_utf16};
+use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
 use crate::report::{Report, SheetReport, TotalsCheck, Warning};
 use crate::shape::{RowClass, Shape, classify_row, detect, trailing_note_of, width_of};
 use crate::table::{
-    Problems, add_examples, column_unit, locate, sum_of, sum_value, to_arrow, totals_column,
+    Problems, add_examples, column_unit, locate, read_notes, sum_of, sum_value, to_arrow,
+    totals_column,
 };
 use crate::text::split_header_unit;
 use crate::typing::{Converter, Decision, Evidence, Kind};
@@ -72,10 +73,7 @@ pub fn ingest_path<E: From<Error>>(
     progress: Option<Progress>,
     mut on_batch: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
 ) -> std::result::Result<Report, E> {
-    let io = |e: std::io::Error| Error::Io {
-        file: file_name.to_string(),
-        detail: e.to_string(),
-    };
+    let io = |e| io_error(file_name, e);
     let size = std::fs::metadata(path).map_err(io)?.len();
     let mut head = Vec::new();
     let mut f = std::fs::File::open(path).map_err(io)?;
@@ -275,31 +273,7 @@ fn text_format(file: &str, path: &Path) -> Result<TextFormat> {
             .unwrap_or(body.len() * 3),
     );
     let _ = decoder.decode_to_string(body, &mut text, size <= prefix.len() as u64);
-    if let Some(at) = text.find('\0') {
-        return Err(Error::UnsupportedFormat {
-            file: file.to_string(),
-            detail: format!(
-                "binary content, not a spreadsheet or delimited text (a NUL character on line {}, decoded as {})",
-                count_lines(&text[..at]) + 1,
-                encoding.name()
-            ),
-        });
-    }
-    let control = text
-        .chars()
-        .take(1 << 20)
-        .filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{1a}'))
-        .count();
-    let sample = text.chars().take(1 << 20).count().max(1);
-    if control * 100 > sample {
-        return Err(Error::UnsupportedFormat {
-            file: file.to_string(),
-            detail: format!(
-                "binary content, not a spreadsheet or delimited text ({control} control characters in the first {sample} characters, decoded as {})",
-                encoding.name()
-            ),
-        });
-    }
+    refuse_binary(file, &text, encoding)?;
     let delimiter = sniff_delimiter(&text, tab_hint);
     Ok(TextFormat {
         encoding,
@@ -907,18 +881,7 @@ impl<'p> Convert<'p> {
 
     /// The whole report, redaction findings included.
     fn report(self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
-        let mut warnings: Vec<Warning> = format
-            .notes
-            .iter()
-            .map(|n| Warning {
-                code: "read_note".into(),
-                sheet: None,
-                row: None,
-                column: None,
-                header: None,
-                message: n.clone(),
-            })
-            .collect();
+        let mut warnings = read_notes(&format.notes);
         let at = |index: usize| (SHEET.to_string(), index);
         for col in &self.columns {
             let c = &col.converter;

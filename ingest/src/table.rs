@@ -42,10 +42,9 @@ struct SheetTable<'a> {
     shape: Shape,
 }
 
-/// Detects, types and assembles the table of a read workbook.
-pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<Ingested> {
-    let mut warnings: Vec<Warning> = workbook
-        .notes
+/// The reader's notes (decoding problems, odd extensions) as report warnings.
+pub(crate) fn read_notes(notes: &[String]) -> Vec<Warning> {
+    notes
         .iter()
         .map(|n| Warning {
             code: "read_note".into(),
@@ -55,7 +54,12 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
             header: None,
             message: n.clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Detects, types and assembles the table of a read workbook.
+pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<Ingested> {
+    let mut warnings = read_notes(&workbook.notes);
     let hidden_sheets: Vec<String> = workbook
         .sheets
         .iter()

@@ -176,8 +176,7 @@ async fn derive_draft(
     .map_err(ApiError::internal)??;
     let draft_key = storage::draft_key(dataset.id, upload_id);
     let (bytes, sha256) = put_file(state, &Path::from(draft_key.clone()), out).await?;
-    let ingested_report = report;
-    let columns = ingested_report
+    let columns = report
         .columns
         .iter()
         .map(|c| Column {
@@ -187,14 +186,14 @@ async fn derive_draft(
             unit: c.unit.clone(),
             description: None,
             pii: c.pii.clone(),
-            action: ingested_report
+            action: report
                 .privacy
                 .iter()
                 .find(|f| f.column == c.name)
                 .map(|f| f.action.name().to_string()),
         })
         .collect();
-    let mut report = serde_json::to_value(&ingested_report).map_err(ApiError::internal)?;
+    let mut report = serde_json::to_value(&report).map_err(ApiError::internal)?;
     report["upload"] = serde_json::json!({"sheet": sheet, "category": category.name()});
     if !overrides.is_empty() {
         report["column_overrides"] = serde_json::json!(overrides);

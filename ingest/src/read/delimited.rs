@@ -48,6 +48,13 @@ pub fn decode<'a>(
             encoding.name()
         ));
     }
+    refuse_binary(file, &text, encoding)?;
+    Ok((text, encoding.name(), notes))
+}
+
+/// Refuses decoded text that is binary content: any NUL character, or more
+/// than 1% control characters in the first million characters.
+pub(crate) fn refuse_binary(file: &str, text: &str, encoding: &'static Encoding) -> Result<()> {
     let binary = |what: String| Error::UnsupportedFormat {
         file: file.to_string(),
         detail: format!("binary content, not a spreadsheet or delimited text ({what})"),
@@ -71,7 +78,7 @@ pub fn decode<'a>(
             encoding.name()
         )));
     }
-    Ok((text, encoding.name(), notes))
+    Ok(())
 }
 
 /// UTF-16 without a BOM: many NUL bytes on one side of each pair.
