@@ -755,30 +755,13 @@ fn convert(
 ) -> anyhow::Result<()> {
     let output =
         std::fs::File::create(out).with_context(|| format!("writing {}", out.display()))?;
-    let mut output = Some(output);
-    let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
-    let (mut rows, mut columns) = (0usize, 0usize);
+    let mut sink = gongkai_ingest::parquet_out::ParquetSink::new(output);
+    let mut columns = 0usize;
     let report = run_ingest(file, sheet, category, |batch| {
-        if writer.is_none() {
-            let f = output
-                .take()
-                .ok_or_else(|| anyhow::anyhow!("output opened twice"))?;
-            writer = Some(parquet::arrow::ArrowWriter::try_new(
-                f,
-                batch.schema(),
-                Some(gongkai_ingest::parquet_out::writer_properties()),
-            )?);
-        }
-        rows += batch.num_rows();
         columns = batch.num_columns();
-        if let Some(w) = writer.as_mut() {
-            w.write(&batch)?;
-        }
-        Ok(())
+        Ok(sink.write(batch)?)
     })?;
-    if let Some(w) = writer {
-        w.close()?;
-    }
+    let rows = sink.finish()?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     eprintln!(
         "gongkai: wrote {rows} rows × {columns} columns to {} ({bytes} bytes; {} warnings, {} personal columns)",

@@ -230,10 +230,8 @@ fn ingest_to_parquet(
     edits: &crate::columns::Overrides,
     out: tempfile::NamedTempFile,
 ) -> Result<(gongkai_ingest::Report, usize, tempfile::NamedTempFile), ApiError> {
-    let mut writer: Option<parquet::arrow::ArrowWriter<std::fs::File>> = None;
-    let mut rows = 0usize;
     let file = out.reopen().map_err(ApiError::internal)?;
-    let mut file = Some(file);
+    let mut sink = gongkai_ingest::parquet_out::ParquetSink::new(file);
     let mut report = gongkai_ingest::stream::ingest_path(
         name,
         raw.path(),
@@ -241,31 +239,12 @@ fn ingest_to_parquet(
         policy,
         None,
         |batch| -> Result<(), ApiError> {
-            let batch = crate::columns::apply_to_batch(batch, edits, rows)?;
-            rows += batch.num_rows();
-            if writer.is_none() {
-                let f = file
-                    .take()
-                    .ok_or_else(|| ApiError::internal("writer reopened"))?;
-                writer = Some(
-                    parquet::arrow::ArrowWriter::try_new(
-                        f,
-                        batch.schema(),
-                        Some(gongkai_ingest::parquet_out::writer_properties()),
-                    )
-                    .map_err(ApiError::internal)?,
-                );
-            }
-            if let Some(w) = writer.as_mut() {
-                w.write(&batch).map_err(ApiError::internal)?;
-            }
-            Ok(())
+            let batch = crate::columns::apply_to_batch(batch, edits, sink.rows())?;
+            sink.write(batch).map_err(ApiError::internal)
         },
     )?;
     drop(raw);
-    if let Some(w) = writer {
-        w.close().map_err(ApiError::internal)?;
-    }
+    let rows = sink.finish().map_err(ApiError::internal)?;
     crate::columns::apply_to_report(&mut report, edits);
     Ok((report, rows, out))
 }
