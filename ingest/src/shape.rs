@@ -7,7 +7,7 @@
 
 use crate::read::{Cell, Merge, Sheet};
 use crate::text::{
-    compact, nfkc_stable, normalize, normalized, parse_date, parse_number, unit_line,
+    compacted, nfkc_stable, normalize, normalized, parse_date, parse_number, unit_line,
 };
 use serde::Serialize;
 use std::borrow::Cow;
@@ -71,13 +71,13 @@ const FOOTNOTE_PREFIXES: &[&str] = &[
 ];
 
 fn is_footnote_text(t: &str) -> bool {
-    let c = compact(t);
+    let c = compacted(t);
     FOOTNOTE_PREFIXES.iter().any(|p| c.starts_with(p)) || c.starts_with('*') || c.starts_with('※')
 }
 
 /// `合计`, `总计`, `小计`, `全市合计`, `合 计` …
 pub fn is_totals_text(t: &str) -> bool {
-    let c = compact(t);
+    let c = compacted(t);
     let c = c.trim_end_matches([':', '：']);
     matches!(
         c,
@@ -450,7 +450,7 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
     };
     let mut distinct: Option<usize> = None;
     let mut distinct = || *distinct.get_or_insert_with(|| distinct_texts(row));
-    if is_footnote_text(&first.display()) && distinct() <= 3 {
+    if is_footnote_text(&cell_text(first)) && distinct() <= 3 {
         return RowClass::Footnote(row_texts(row).join(" "));
     }
     if might_name_a_unit(row) && distinct() <= 2 {
@@ -467,10 +467,21 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
 }
 
 /// Whether some cell could hold a unit line once normalised: it has a `单`
-/// (what `单位` needs) or characters normalising may change.
+/// and a `位` (what `单位` needs) or characters normalising may change.
 fn might_name_a_unit(row: &[Cell]) -> bool {
     row.iter().any(|c| match c {
-        Cell::Text(s) => s.contains('单') || !s.chars().all(nfkc_stable),
+        Cell::Text(s) => {
+            let (mut dan, mut wei) = (false, false);
+            for c in s.chars() {
+                match c {
+                    '单' => dan = true,
+                    '位' => wei = true,
+                    c if !nfkc_stable(c) => return true,
+                    _ => {}
+                }
+            }
+            dan && wei
+        }
         Cell::Error(_) => true,
         _ => false,
     })

@@ -15,7 +15,7 @@ pub fn normalize(s: &str) -> String {
 pub fn normalized(s: &str) -> Cow<'_, str> {
     // NFKC leaves ASCII as it is, and no zero-width character is ASCII; it
     // leaves the characters of `nfkc_stable` (most Chinese text) as they are.
-    if s.is_ascii() || s.chars().all(nfkc_stable) {
+    if all_nfkc_stable(s) {
         return Cow::Borrowed(s.trim());
     }
     let folded: String = s
@@ -54,6 +54,23 @@ pub(crate) fn strip_space(n: &str) -> Cow<'_, str> {
     }
 }
 
+/// Whether every character of `s` is [`nfkc_stable`], read by bytes for
+/// ASCII and the CJK unified ideographs U+4E00–U+9FFF (lead byte E4 with a
+/// second byte from B8, or E5–E9).
+fn all_nfkc_stable(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            0x00..=0x7F => i += 1,
+            0xE5..=0xE9 => i += 3,
+            0xE4 if b.get(i + 1).is_some_and(|&y| y >= 0xB8) => i += 3,
+            _ => return s.get(i..).is_some_and(|rest| rest.chars().all(nfkc_stable)),
+        }
+    }
+    true
+}
+
 /// Characters NFKC never changes, alone or next to each other: ASCII, CJK
 /// unified ideographs (and extension A), and the CJK punctuation 、。〃 and
 /// 〈〉《》「」『』【】. Zero-width characters are not among them.
@@ -70,7 +87,7 @@ pub(crate) fn nfkc_stable(c: char) -> bool {
 /// Checking first keeps long text cells from being normalised over and over.
 const MAX_SCALAR_BYTES: usize = 100;
 
-fn too_long_for_a_scalar(raw: &str) -> bool {
+pub(crate) fn too_long_for_a_scalar(raw: &str) -> bool {
     raw.len() > MAX_SCALAR_BYTES && raw.trim().len() > MAX_SCALAR_BYTES
 }
 
@@ -103,8 +120,14 @@ pub const NULL_MARKERS: &[&str] = &[
     "空",
 ];
 
+/// Bytes of the longest null marker (`无数据`).
+const MAX_MARKER_BYTES: usize = 9;
+
 /// If the (normalised) text is a null marker, returns the marker.
 pub fn null_marker(normalized: &str) -> Option<&'static str> {
+    if normalized.len() > MAX_MARKER_BYTES {
+        return None;
+    }
     NULL_MARKERS.iter().copied().find(|m| *m == normalized)
 }
 
@@ -163,34 +186,34 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
     number_of_compact(&compacted(raw))
 }
 
-/// [`parse_number`] of text [`normalize`] would not change.
-pub(crate) fn parse_normalized_number(n: &str) -> Option<ParsedNumber> {
-    if too_long_for_a_scalar(n) {
-        return None;
-    }
-    number_of_compact(&strip_space(n))
-}
-
-fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
+/// [`parse_number`] of text that is normalised, without white space and
+/// not too long for a scalar.
+pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
     let compact_len = compacted.len();
     let mut s: &str = compacted;
     if !s.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    for prefix in ["¥", "￥", "RMB", "人民币"] {
-        if let Some(rest) = s.strip_prefix(prefix) {
-            s = rest;
+    // Each prefix starts with one of these bytes; each suffix ends with 元,
+    // whose UTF-8 form ends with 0x83.
+    if matches!(s.as_bytes().first(), Some(0xC2 | 0xEF | b'R' | 0xE4)) {
+        for prefix in ["¥", "￥", "RMB", "人民币"] {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                s = rest;
+            }
         }
     }
-    for suffix in ["万元", "亿元", "千元", "元"] {
-        if let Some(rest) = s.strip_suffix(suffix) {
-            s = rest;
-            break;
+    if s.as_bytes().last() == Some(&0x83) {
+        for suffix in ["万元", "亿元", "千元", "元"] {
+            if let Some(rest) = s.strip_suffix(suffix) {
+                s = rest;
+                break;
+            }
         }
     }
-    let (s, percent) = match s.strip_suffix('%') {
-        Some(rest) => (rest, true),
-        None => (s, false),
+    let (s, percent) = match s.as_bytes().last() {
+        Some(b'%') => (&s[..s.len() - 1], true),
+        _ => (s, false),
     };
     let (negative, digits) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
@@ -198,8 +221,8 @@ fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
         _ => (false, s),
     };
     let digits = strip_thousands(digits)?;
-    let (int_part, frac_part) = match digits.split_once('.') {
-        Some((i, f)) => (i, f),
+    let (int_part, frac_part) = match digits.bytes().position(|b| b == b'.') {
+        Some(i) => (&digits[..i], &digits[i + 1..]),
         None => (&*digits, ""),
     };
     if int_part.is_empty() && frac_part.is_empty() {
@@ -234,7 +257,7 @@ fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
 
 /// Removes `1,234,567.89`-style separators; rejects misplaced commas.
 fn strip_thousands(s: &str) -> Option<Cow<'_, str>> {
-    if !s.contains(',') {
+    if !s.bytes().any(|b| b == b',') {
         return Some(Cow::Borrowed(s));
     }
     let (int_part, frac) = match s.split_once('.') {
@@ -263,9 +286,14 @@ pub fn is_scientific(raw: &str) -> bool {
     if !raw.contains(['E', 'e']) {
         return false;
     }
-    let s = compacted(raw);
+    scientific_compact(&compacted(raw))
+}
+
+/// [`is_scientific`] of text that is normalised, without white space and
+/// not too long for a scalar.
+pub(crate) fn scientific_compact(s: &str) -> bool {
     // Digits, a point and an exponent: ASCII once normalised.
-    if !s.is_ascii() {
+    if !s.is_ascii() || !s.contains(['E', 'e']) {
         return false;
     }
     let Some((m, e)) = s.split_once(['E', 'e']) else {
@@ -291,42 +319,49 @@ pub fn parse_date(raw: &str, allow_compact: bool) -> Option<NaiveDateTime> {
     date_of_compact(&compacted(raw), allow_compact)
 }
 
-/// [`parse_date`] of text [`normalize`] would not change.
-pub(crate) fn parse_normalized_date(n: &str, allow_compact: bool) -> Option<NaiveDateTime> {
-    if too_long_for_a_scalar(n) {
-        return None;
-    }
-    date_of_compact(&strip_space(n), allow_compact)
-}
-
-fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateTime> {
+/// [`parse_date`] of text that is normalised, without white space and not
+/// too long for a scalar.
+pub(crate) fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateTime> {
     if allow_compact && s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit()) {
         let d = NaiveDate::parse_from_str(s, "%Y%m%d").ok()?;
         return plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
     }
     // A date starts with its four-digit year and has separators after it.
+    let ascii = s.is_ascii();
+    let separated = if ascii {
+        s.bytes().any(|b| matches!(b, b'/' | b'.' | b'-'))
+    } else {
+        s.contains(['年', '月', '/', '.', '-'])
+    };
     if !s
         .as_bytes()
         .first()
         .is_some_and(|b| b.is_ascii_digit() || *b == b'+')
-        || !s.contains(['年', '月', '/', '.', '-'])
+        || !separated
     {
         return None;
     }
-    let s = s.replace(['年', '月'], "-").replace(['日', '号'], "");
-    let s = s.replace(['/', '.'], "-");
+    // 年 and 月 separate like `-`, `/` and `.`; 日 and 号 are dropped (copied
+    // only when they are there).
+    let owned;
+    let s = if !ascii && s.contains(['年', '月', '日', '号']) {
+        owned = s.replace(['年', '月'], "-").replace(['日', '号'], "");
+        owned.as_str()
+    } else {
+        s
+    };
     // Date and optional time, split at 'T' or at the first ':' boundary.
-    let (date_part, time_part) = match s.find(['T', ' ']) {
+    let (date_part, time_part) = match s.bytes().position(|b| b == b'T' || b == b' ') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => match s.find(':') {
+        None => match s.bytes().position(|b| b == b':') {
             // "2023-05-0612:30" (space removed by compact): split before hour.
             Some(i) if i >= 2 && s.as_bytes()[i - 2..i].iter().all(u8::is_ascii_digit) => {
                 (&s[..i - 2], Some(&s[i - 2..]))
             }
-            _ => (s.as_str(), None),
+            _ => (s, None),
         },
     };
-    let mut parts = date_part.split('-');
+    let mut parts = date_part.split(['-', '/', '.']);
     let y: i32 = parts.next()?.parse().ok()?;
     let m: u32 = parts.next()?.parse().ok()?;
     let d: u32 = parts.next()?.parse().ok()?;
@@ -479,6 +514,20 @@ pub fn unit_line(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn null_markers_fit_the_length_check() {
+        let longest = NULL_MARKERS.iter().map(|m| m.len()).max();
+        assert_eq!(longest, Some(MAX_MARKER_BYTES));
+    }
+
+    #[test]
+    fn the_byte_check_agrees_with_nfkc_stable_on_every_character() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let s = format!("a{c}中");
+            assert_eq!(all_nfkc_stable(&s), nfkc_stable(c), "U+{:04X}", c as u32);
+        }
+    }
 
     #[test]
     fn white_space_starts_with_the_bytes_strip_space_looks_for() {

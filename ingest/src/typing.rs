@@ -2,11 +2,12 @@
 
 use crate::read::Cell;
 use crate::text::{
-    Decimal, compact, excel_serial_to_datetime, format_excel_number, is_destroyed_identifier,
-    is_scientific, normalized, null_marker, parse_date, parse_normalized_date,
-    parse_normalized_number, parse_number, strip_space,
+    Decimal, compact, date_of_compact, excel_serial_to_datetime, format_excel_number,
+    is_destroyed_identifier, normalized, null_marker, number_of_compact, parse_date, parse_number,
+    scientific_compact, strip_space, too_long_for_a_scalar,
 };
 use chrono::NaiveDateTime;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The logical type chosen for a column.
@@ -98,13 +99,17 @@ pub struct TypedColumn {
     pub destroyed_total: usize,
 }
 
-pub(crate) enum Parsed {
-    Null(String),
-    Num(crate::text::ParsedNumber, String),
+/// One cell as a column reads it; text borrowed from the cell where it can be.
+pub(crate) enum Parsed<'a> {
+    /// No value, with the marker that stood in the cell (`""` for empty).
+    Null(Cow<'a, str>),
+    /// A number and its text without white space.
+    Num(crate::text::ParsedNumber, Cow<'a, str>),
     Date(NaiveDateTime),
     Bool(bool),
-    Destroyed(String),
-    Text(String),
+    Destroyed(Cow<'a, str>),
+    /// Text, trimmed.
+    Text(Cow<'a, str>),
 }
 
 /// Headers of classification codes (`科目编码` 201/20101/2010101): kind `code`.
@@ -163,22 +168,22 @@ pub fn header_says_date(header: &str) -> bool {
     DATE_WORDS.iter().any(|w| header.contains(w))
 }
 
-fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
+fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
     match cell {
-        Cell::Empty => Parsed::Null(String::new()),
+        Cell::Empty => Parsed::Null(Cow::Borrowed("")),
         Cell::Int(i) => {
             let text = i.to_string();
             if date_hint && let Some(d) = parse_date(&text, true) {
                 return Parsed::Date(d);
             }
             match parse_number(&text) {
-                Some(p) => Parsed::Num(p, text),
-                None => Parsed::Text(text),
+                Some(p) => Parsed::Num(p, text.into()),
+                None => Parsed::Text(text.into()),
             }
         }
         Cell::Number(f) => {
             if is_destroyed_identifier(*f) {
-                return Parsed::Destroyed(format!("{f:E}"));
+                return Parsed::Destroyed(format!("{f:E}").into());
             }
             if date_hint
                 && f.fract() == 0.0
@@ -194,37 +199,44 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
             }
             let text = format_excel_number(*f);
             match parse_number(&text) {
-                Some(p) => Parsed::Num(p, text),
-                None => Parsed::Text(text),
+                Some(p) => Parsed::Num(p, text.into()),
+                None => Parsed::Text(text.into()),
             }
         }
         Cell::Bool(b) => Parsed::Bool(*b),
         Cell::DateTime(d) => Parsed::Date(*d),
-        Cell::Error(e) => Parsed::Null(e.clone()),
+        Cell::Error(e) => Parsed::Null(Cow::Borrowed(e)),
         Cell::Text(raw) => {
             let n = normalized(raw);
             if n.is_empty() {
-                return Parsed::Null(String::new());
+                return Parsed::Null(Cow::Borrowed(""));
             }
             if let Some(m) = null_marker(&n) {
-                return Parsed::Null(m.to_string());
+                return Parsed::Null(Cow::Borrowed(m));
             }
-            if is_scientific(&n) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
-                return Parsed::Destroyed(n.into_owned());
-            }
-            if date_hint && let Some(d) = parse_normalized_date(&n, true) {
-                return Parsed::Date(d);
-            }
-            if let Some(p) = parse_normalized_number(&n) {
-                return Parsed::Num(p, strip_space(&n).into_owned());
-            }
-            if let Some(d) = parse_normalized_date(&n, false) {
-                return Parsed::Date(d);
+            if !too_long_for_a_scalar(&n) {
+                // Without white space, as the number and date parsers read it.
+                let c: Cow<'_, str> = match &n {
+                    Cow::Borrowed(b) => strip_space(b),
+                    Cow::Owned(o) => Cow::Owned(strip_space(o).into_owned()),
+                };
+                if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
+                    return Parsed::Destroyed(n);
+                }
+                if date_hint && let Some(d) = date_of_compact(&c, true) {
+                    return Parsed::Date(d);
+                }
+                if let Some(p) = number_of_compact(&c) {
+                    return Parsed::Num(p, c);
+                }
+                if let Some(d) = date_of_compact(&c, false) {
+                    return Parsed::Date(d);
+                }
             }
             match &*n {
                 "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
                 "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
-                _ => Parsed::Text(raw.trim().to_string()),
+                _ => Parsed::Text(Cow::Borrowed(raw.trim())),
             }
         }
     }
@@ -232,7 +244,7 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed {
 
 fn display(p: &Parsed, cell: &Cell) -> String {
     match p {
-        Parsed::Num(_, s) | Parsed::Text(s) | Parsed::Destroyed(s) => s.clone(),
+        Parsed::Num(_, s) | Parsed::Text(s) | Parsed::Destroyed(s) => s.to_string(),
         _ => cell.display(),
     }
 }
@@ -323,7 +335,7 @@ impl Evidence {
     }
 
     /// Parses a cell as this column reads it.
-    pub(crate) fn parse(&self, cell: &Cell) -> Parsed {
+    pub(crate) fn parse<'a>(&self, cell: &'a Cell) -> Parsed<'a> {
         parse_cell(cell, self.date_hint)
     }
 
@@ -344,10 +356,10 @@ impl Evidence {
     pub(crate) fn observe(&mut self, p: &Parsed) {
         match p {
             Parsed::Null(m) => {
-                if let Some(n) = self.null_markers.get_mut(m) {
+                if let Some(n) = self.null_markers.get_mut(m.as_ref()) {
                     *n += 1;
                 } else {
-                    self.null_markers.insert(m.clone(), 1);
+                    self.null_markers.insert(m.to_string(), 1);
                 }
             }
             Parsed::Num(n, s) => {
@@ -374,10 +386,10 @@ impl Evidence {
                     if s.len() >= 11 {
                         self.long_digits = true;
                     }
-                    if let Some(c) = self.digits.get_mut(s.as_str()) {
+                    if let Some(c) = self.digits.get_mut(s.as_ref()) {
                         *c += 1;
                     } else if self.digits.len() < MAX_DIGIT_VALUES {
-                        self.digits.insert(s.clone(), 1);
+                        self.digits.insert(s.to_string(), 1);
                     } else {
                         self.digits_overflow = true;
                     }
@@ -629,13 +641,15 @@ impl Converter {
                         if self.destroyed.len() < MAX_KEPT_PROBLEMS {
                             self.destroyed.push(Misfit {
                                 index,
-                                value: s.clone(),
+                                value: s.to_string(),
                                 reason: "a 15–18 digit number stored as a float: Excel kept only 15 significant digits, so the value is destroyed".into(),
                             });
                         }
                         None
                     }
-                    Parsed::Num(_, s) if d.kind == Kind::Code || d.identifiers => Some(s.clone()),
+                    Parsed::Num(_, s) if d.kind == Kind::Code || d.identifiers => {
+                        Some(s.to_string())
+                    }
                     other => Some(display(other, cell)),
                 };
                 if let Values::Text(out) = &mut self.values {

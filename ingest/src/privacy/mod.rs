@@ -405,11 +405,11 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
 }
 
 fn mask_in_text(text: &str) -> Option<String> {
-    let found = find_in_text(&crate::text::normalize(text));
+    let normalized = crate::text::normalized(text);
+    let found = find_in_text(&normalized);
     if found.is_empty() {
         return None;
     }
-    let normalized = crate::text::normalize(text);
     let mut out = String::new();
     let mut last = 0;
     for (range, kind) in found {
@@ -423,6 +423,15 @@ fn mask_in_text(text: &str) -> Option<String> {
     }
     out.push_str(&normalized[last..]);
     Some(out)
+}
+
+/// The values of a text column, borrowed (none for other types).
+fn borrowed_strings(array: &ArrayRef) -> Vec<Option<&str>> {
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().collect(),
+        DataType::Utf8View => array.as_string_view().iter().collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn strings(array: &ArrayRef) -> Option<Vec<Option<String>>> {
@@ -611,26 +620,35 @@ impl Redaction {
                     None
                 }
                 Treatment::MaskCells => {
-                    let values = strings(&array).unwrap_or_default();
-                    let masked: Vec<Option<String>> = values
-                        .into_iter()
-                        .map(|v| {
-                            v.map(|s| match mask_in_text(&s) {
-                                Some(m) => {
-                                    col.cells += 1;
-                                    for (k, marker) in MARKERS.iter().enumerate() {
-                                        col.masked[k] += m.matches(marker).count();
-                                    }
-                                    if col.preview.len() < 3 {
-                                        col.preview.push(m.clone());
-                                    }
-                                    m
-                                }
-                                None => s,
-                            })
-                        })
-                        .collect();
-                    Some(Arc::new(StringArray::from(masked)))
+                    // Copied only from the first cell that changes.
+                    let values = borrowed_strings(&array);
+                    let mut masked: Option<Vec<Option<String>>> = None;
+                    for (r, v) in values.iter().enumerate() {
+                        let m = v.and_then(mask_in_text);
+                        if let Some(m) = &m {
+                            col.cells += 1;
+                            for (k, marker) in MARKERS.iter().enumerate() {
+                                col.masked[k] += m.matches(marker).count();
+                            }
+                            if col.preview.len() < 3 {
+                                col.preview.push(m.clone());
+                            }
+                        }
+                        match (&mut masked, m) {
+                            (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
+                            (None, Some(m)) => {
+                                let mut out: Vec<Option<String>> =
+                                    values[..r].iter().map(|v| v.map(str::to_string)).collect();
+                                out.push(Some(m));
+                                masked = Some(out);
+                            }
+                            (None, None) => {}
+                        }
+                    }
+                    match masked {
+                        Some(out) => Some(Arc::new(StringArray::from(out)) as ArrayRef),
+                        None => Some(array.clone()),
+                    }
                 }
                 Treatment::Replace(action) => {
                     col.cells += non_null;
