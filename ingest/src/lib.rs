@@ -19,6 +19,7 @@
 
 mod error;
 pub mod naming;
+mod parallel;
 pub mod parquet_out;
 pub mod passthrough;
 pub mod privacy;

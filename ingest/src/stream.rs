@@ -150,7 +150,7 @@ pub fn ingest_delimited<E: From<Error>>(
         size,
         1,
         progress,
-        |ordinal, cells| scan.feed(ordinal, cells),
+        |first, rows| scan.feed_chunk(first, rows),
     )?;
     if replaced > 0 {
         format.notes.insert(
@@ -166,6 +166,7 @@ pub fn ingest_delimited<E: From<Error>>(
 
     // Pass two: convert, redact, hand over.
     let mut convert = Convert::new(&plan, options, policy);
+    let batch_rows = options.limits.stream_batch_rows.max(1);
     read_records(
         file,
         path,
@@ -174,14 +175,24 @@ pub fn ingest_delimited<E: From<Error>>(
         size,
         2,
         progress,
-        |ordinal, cells| {
-            if plan.is_data(ordinal) {
-                convert.push(ordinal, cells);
-                if convert.buffered >= options.limits.stream_batch_rows.max(1) {
+        |first, rows| {
+            let data: Vec<(usize, &[Cell])> = (first..)
+                .zip(rows)
+                .filter(|(ordinal, _)| plan.is_data(*ordinal))
+                .map(|(ordinal, cells)| (ordinal, cells.as_slice()))
+                .collect();
+            // Batches of exactly `batch_rows` rows, as a file read whole.
+            let mut rest = &data[..];
+            while !rest.is_empty() {
+                let room = batch_rows.saturating_sub(convert.buffered).max(1);
+                let (now, later) = rest.split_at(room.min(rest.len()));
+                convert.push_rows(now);
+                if convert.buffered >= batch_rows {
                     for batch in convert.flush(false)? {
                         on_batch(batch).map_err(Stop::Caller)?;
                     }
                 }
+                rest = later;
             }
             Ok(())
         },
@@ -396,8 +407,36 @@ impl Read for Decoding {
     }
 }
 
-/// Reads every record of the file as cells and hands it to `each` with its
-/// 0-based ordinal (the row index a file read whole would give it).
+/// Rows parsed ahead by the reader thread and handed over at once.
+const CHUNK_ROWS: usize = 4096;
+
+/// Chunks in flight between the reader thread and the row handler.
+const CHUNKS_AHEAD: usize = 4;
+
+/// Rows parsed by the reader thread, with their cell strings kept for reuse.
+struct Chunk {
+    /// Ordinal of the first row.
+    first: usize,
+    rows: Vec<Vec<Cell>>,
+    /// Rows in use (the rest are spare buffers).
+    len: usize,
+    /// Bytes of the file consumed after the last row.
+    consumed: u64,
+}
+
+/// What the reader thread sends: rows, then how reading ended.
+enum Reading {
+    Rows(Chunk),
+    /// Characters replaced and the first line with one.
+    End(Result<(usize, Option<usize>)>),
+}
+
+/// Reads every record of the file as cells and hands them to `each` a chunk
+/// at a time, with the 0-based ordinal of the chunk's first row (the row
+/// index a file read whole would give it).
+///
+/// Decoding and CSV parsing run on their own thread, a few chunks of rows
+/// ahead of `each`.
 #[allow(clippy::too_many_arguments)] // one read of one file: each is part of it
 fn read_records<E: From<Error>>(
     file: &str,
@@ -407,8 +446,56 @@ fn read_records<E: From<Error>>(
     size: u64,
     pass: u8,
     progress: Option<Progress>,
-    mut each: impl FnMut(usize, &[Cell]) -> std::result::Result<(), E>,
+    mut each: impl FnMut(usize, &[Vec<Cell>]) -> std::result::Result<(), E>,
 ) -> std::result::Result<(usize, Option<usize>), E> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Reading>(CHUNKS_AHEAD);
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Chunk>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let end = parse_records(file, path, format, options, &tx, &spare_rx);
+            let _ = tx.send(Reading::End(end));
+        });
+        let mut reported = 0u64;
+        for message in rx {
+            match message {
+                Reading::Rows(chunk) => {
+                    each(chunk.first, &chunk.rows[..chunk.len])?;
+                    if let Some(p) = progress
+                        && chunk.consumed >= reported + (4 << 20)
+                    {
+                        reported = chunk.consumed;
+                        p(pass, chunk.consumed, size);
+                    }
+                    // The reader may have stopped: then the chunk is dropped.
+                    let _ = spare_tx.send(chunk);
+                }
+                Reading::End(end) => {
+                    let end = end?;
+                    if let Some(p) = progress {
+                        p(pass, size, size);
+                    }
+                    return Ok(end);
+                }
+            }
+        }
+        Err(Error::Io {
+            file: file.to_string(),
+            detail: "the reader thread stopped".to_string(),
+        }
+        .into())
+    })
+}
+
+/// The reader thread: decodes and parses the file, sending chunks of rows
+/// until the end, an error or a closed channel.
+fn parse_records(
+    file: &str,
+    path: &Path,
+    format: &TextFormat,
+    options: &IngestOptions,
+    tx: &std::sync::mpsc::SyncSender<Reading>,
+    spare: &std::sync::mpsc::Receiver<Chunk>,
+) -> Result<(usize, Option<usize>)> {
     let io = |e| io_error(file, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     f.seek(SeekFrom::Start(format.skip)).map_err(io)?;
@@ -420,9 +507,19 @@ fn read_records<E: From<Error>>(
         .from_reader(Decoding::new(f, format.encoding));
     let budget = Budget::new(file, &options.limits);
     let mut record = csv::StringRecord::new();
-    let mut cells: Vec<Cell> = Vec::new();
     let mut ordinal = 0usize;
-    let mut reported = 0u64;
+    let new_chunk = |first: usize| {
+        let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
+            first,
+            rows: Vec::with_capacity(CHUNK_ROWS),
+            len: 0,
+            consumed: 0,
+        });
+        chunk.first = first;
+        chunk.len = 0;
+        chunk
+    };
+    let mut chunk = new_chunk(0);
     loop {
         match reader.read_record(&mut record) {
             Ok(true) => {}
@@ -432,8 +529,7 @@ fn read_records<E: From<Error>>(
                     file: file.to_string(),
                     line: e.position().map_or(0, |p| p.line()),
                     detail: e.to_string(),
-                }
-                .into());
+                });
             }
         }
         let line0 = record
@@ -447,7 +543,11 @@ fn read_records<E: From<Error>>(
         if width > 0 {
             budget.check_cell(SHEET, line0, width - 1, 0)?;
         }
-        // One row buffer for the whole file: its strings are reused.
+        if chunk.len == chunk.rows.len() {
+            chunk.rows.push(Vec::new());
+        }
+        // Row buffers are reused from chunk to chunk, and so are their strings.
+        let cells = &mut chunk.rows[chunk.len];
         cells.truncate(width);
         for (c, f) in record.iter().enumerate().take(width) {
             budget.check_cell(SHEET, line0, c, f.len())?;
@@ -471,15 +571,23 @@ fn read_records<E: From<Error>>(
                 }),
             }
         }
-        each(ordinal, &cells)?;
+        chunk.len += 1;
         ordinal += 1;
-        if let Some(p) = progress {
-            let done = reader.get_ref().consumed;
-            if done >= reported + (4 << 20) {
-                reported = done;
-                p(pass, done, size);
+        if chunk.len == CHUNK_ROWS {
+            chunk.consumed = reader.get_ref().consumed;
+            let next = new_chunk(ordinal);
+            if tx
+                .send(Reading::Rows(std::mem::replace(&mut chunk, next)))
+                .is_err()
+            {
+                // The row handler stopped; its error is what counts.
+                return Ok((0, None));
             }
         }
+    }
+    chunk.consumed = reader.get_ref().consumed;
+    if chunk.len > 0 && tx.send(Reading::Rows(chunk)).is_err() {
+        return Ok((0, None));
     }
     let decoding = reader.get_ref();
     if let Some(line) = decoding.nul_line {
@@ -489,11 +597,7 @@ fn read_records<E: From<Error>>(
                 "binary content, not a spreadsheet or delimited text (a NUL character on line {line}, decoded as {})",
                 format.encoding.name()
             ),
-        }
-        .into());
-    }
-    if let Some(p) = progress {
-        p(pass, size, size);
+        });
     }
     Ok((decoding.replaced, decoding.first_bad_line))
 }
@@ -514,6 +618,8 @@ struct Classified {
     width: u32,
     data: Vec<u64>,
     data_rows: usize,
+    /// Data rows added to the evidence so far.
+    observed: usize,
     pending: Vec<(usize, Vec<Cell>)>,
     evidence: Vec<Evidence>,
     has_data: Vec<bool>,
@@ -554,6 +660,25 @@ impl<'a> Scan<'a> {
         Ok(())
     }
 
+    /// Feeds a chunk of rows: row by row until the head is complete, then
+    /// the rest of the chunk at once.
+    fn feed_chunk(&mut self, first: usize, rows: &[Vec<Cell>]) -> Result<()> {
+        let mut at = 0;
+        while self.state.is_none() && at < rows.len() {
+            self.feed(first + at, &rows[at])?;
+            at += 1;
+        }
+        if let Some(state) = &mut self.state {
+            let rest = &rows[at..];
+            self.filled_rows += rest
+                .iter()
+                .filter(|r| !r.iter().all(Cell::is_blank))
+                .count();
+            state.feed_chunk(first + at, rest);
+        }
+        Ok(())
+    }
+
     /// Detects the shape in the head and classifies the head's rows.
     fn start(&mut self) -> Result<()> {
         let sheet = Sheet {
@@ -582,6 +707,7 @@ impl<'a> Scan<'a> {
             width,
             data: Vec::new(),
             data_rows: 0,
+            observed: 0,
             pending: Vec::new(),
             evidence: Vec::new(),
             has_data: Vec::new(),
@@ -593,9 +719,7 @@ impl<'a> Scan<'a> {
             footnotes: Vec::new(),
             footnotes_count: 0,
         };
-        for (ordinal, row) in sheet.rows.iter().enumerate() {
-            state.feed(ordinal, row);
-        }
+        state.feed_chunk(0, &sheet.rows);
         self.state = Some(state);
         Ok(())
     }
@@ -637,12 +761,63 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Rows below which a chunk is typed on one thread.
+const PARALLEL_MIN_ROWS: usize = 256;
+
 impl Classified {
+    /// Classifies one row and, when it is data, adds it to the evidence.
     fn feed(&mut self, ordinal: usize, cells: &[Cell]) {
         if ordinal < self.shape.first_data {
             return;
         }
-        match classify_row(cells) {
+        let class = classify_row(cells);
+        let note = trailing_note_of(cells, self.width).is_some();
+        if let Some(data) = self.apply(ordinal, cells, class, note) {
+            self.observe(&[data]);
+        }
+    }
+
+    /// [`Classified::feed`] for many rows: rows classified side by side,
+    /// then taken in order, then each column's evidence side by side.
+    fn feed_chunk(&mut self, first: usize, rows: &[Vec<Cell>]) {
+        let skip = self.shape.first_data.saturating_sub(first).min(rows.len());
+        let (first, rows) = (first + skip, &rows[skip..]);
+        let width = self.width;
+        let mut classes: Vec<Option<(RowClass, bool)>> = rows.iter().map(|_| None).collect();
+        let piece = rows.len().div_ceil(crate::parallel::threads() * 4).max(64);
+        crate::parallel::for_each(
+            rows.chunks(piece).zip(classes.chunks_mut(piece)).collect(),
+            |(rows, classes)| {
+                for (cells, class) in rows.iter().zip(classes) {
+                    let c = classify_row(cells);
+                    let note =
+                        matches!(c, RowClass::Data) && trailing_note_of(cells, width).is_some();
+                    *class = Some((c, note));
+                }
+            },
+        );
+        let mut data: Vec<&[Cell]> = Vec::with_capacity(rows.len());
+        for ((ordinal, cells), class) in (first..).zip(rows).zip(classes) {
+            if let Some((class, note)) = class
+                && let Some(row) = self.apply(ordinal, cells, class, note)
+            {
+                data.push(row);
+            }
+        }
+        self.observe(&data);
+    }
+
+    /// Takes a classified row in order; returns it when it is data whose
+    /// evidence is still to be added (rows held back as possible notes and
+    /// confirmed now are added at once).
+    fn apply<'r>(
+        &mut self,
+        ordinal: usize,
+        cells: &'r [Cell],
+        class: RowClass,
+        note: bool,
+    ) -> Option<&'r [Cell]> {
+        match class {
             RowClass::Blank => {
                 self.blanks += 1;
                 self.blanks_since_data += 1;
@@ -661,18 +836,19 @@ impl Classified {
                 }
             }
             RowClass::Data => {
-                if self.pending.len() < MAX_PENDING_NOTES
-                    && trailing_note_of(cells, self.width).is_some()
-                {
+                if self.pending.len() < MAX_PENDING_NOTES && note {
                     self.pending.push((ordinal, cells.to_vec()));
                 } else {
                     for (o, c) in std::mem::take(&mut self.pending) {
-                        self.confirm(o, &c);
+                        self.mark(o);
+                        self.observe(&[&c]);
                     }
-                    self.confirm(ordinal, cells);
+                    self.mark(ordinal);
+                    return Some(cells);
                 }
             }
         }
+        None
     }
 
     fn note(&mut self, ordinal: usize, text: String) {
@@ -682,35 +858,52 @@ impl Classified {
         }
     }
 
-    fn confirm(&mut self, ordinal: usize, cells: &[Cell]) {
+    /// Marks a row as data.
+    fn mark(&mut self, ordinal: usize) {
         let word = ordinal / 64;
         if self.data.len() <= word {
             self.data.resize(word + 1, 0);
         }
         self.data[word] |= 1 << (ordinal % 64);
-        if cells.len() > self.evidence.len() {
-            for c in self.evidence.len()..cells.len() {
-                self.widen(c + 1);
-            }
-        }
-        for (c, e) in self.evidence.iter_mut().enumerate() {
-            let cell = cells.get(c).unwrap_or(&Cell::Empty);
-            if !cell.is_blank() {
-                self.has_data[c] = true;
-            }
-            e.add(cell);
-        }
         self.data_rows += 1;
         self.blanks_since_data = 0;
     }
 
+    /// Adds data rows to every column's evidence, the columns side by side
+    /// when there are many rows.
+    fn observe(&mut self, rows: &[&[Cell]]) {
+        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+        self.widen(width);
+        let columns: Vec<(usize, (&mut Evidence, &mut bool))> = self
+            .evidence
+            .iter_mut()
+            .zip(self.has_data.iter_mut())
+            .enumerate()
+            .collect();
+        let work = |(c, (evidence, has_data)): (usize, (&mut Evidence, &mut bool))| {
+            for cells in rows {
+                let cell = cells.get(c).unwrap_or(&Cell::Empty);
+                if !cell.is_blank() {
+                    *has_data = true;
+                }
+                evidence.add(cell);
+            }
+        };
+        if rows.len() < PARALLEL_MIN_ROWS {
+            columns.into_iter().for_each(work);
+        } else {
+            crate::parallel::for_each(columns, work);
+        }
+        self.observed += rows.len();
+    }
+
     /// Evidence for the first `n` columns; a new column had nothing in the
-    /// rows before.
+    /// rows observed before.
     fn widen(&mut self, n: usize) {
         while self.evidence.len() < n {
             let c = self.evidence.len();
             let mut e = Evidence::new(self.headers.get(c).map_or("", String::as_str));
-            e.add_empty(self.data_rows);
+            e.add_empty(self.observed);
             self.evidence.push(e);
             self.has_data.push(false);
         }
@@ -808,30 +1001,50 @@ impl<'p> Convert<'p> {
         }
     }
 
-    fn push(&mut self, ordinal: usize, cells: &[Cell]) {
-        for col in &mut self.columns {
-            col.converter
-                .push(ordinal, cells.get(col.index).unwrap_or(&Cell::Empty));
+    /// Converts data rows (with their ordinals), the columns side by side
+    /// when there are many rows.
+    fn push_rows(&mut self, rows: &[(usize, &[Cell])]) {
+        let work = |col: &mut PlannedColumn| {
+            for (ordinal, cells) in rows {
+                col.converter
+                    .push(*ordinal, cells.get(col.index).unwrap_or(&Cell::Empty));
+            }
+        };
+        if rows.len() < PARALLEL_MIN_ROWS {
+            self.columns.iter_mut().for_each(work);
+        } else {
+            crate::parallel::for_each(self.columns.iter_mut().collect(), work);
         }
-        self.buffered += 1;
+        self.buffered += rows.len();
     }
 
     /// Converts what is buffered; returns the batches ready to hand over
     /// (none while redaction still waits for its sample, unless `last`).
     fn flush(&mut self, last: bool) -> Result<Vec<RecordBatch>> {
         if self.buffered > 0 || (last && self.schema.is_none()) {
+            // Each column's values to Arrow, the columns side by side.
+            let mut built: Vec<Option<Result<(arrow::datatypes::Field, arrow::array::ArrayRef)>>> =
+                self.columns.iter().map(|_| None).collect();
+            crate::parallel::for_each(
+                self.columns.iter_mut().zip(built.iter_mut()).collect(),
+                |(col, out)| {
+                    let values = col.converter.take();
+                    let kind = col.converter.decision().kind;
+                    if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
+                        col.sum = col.sum.saturating_add(sum_of(&values, kind));
+                    }
+                    let result = to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values);
+                    if let Ok((_, array)) = &result {
+                        col.nulls += array.null_count();
+                        add_examples(&mut col.examples, array);
+                    }
+                    *out = Some(result);
+                },
+            );
             let mut fields = Vec::new();
             let mut arrays = Vec::new();
-            for col in &mut self.columns {
-                let values = col.converter.take();
-                let kind = col.converter.decision().kind;
-                if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
-                    col.sum = col.sum.saturating_add(sum_of(&values, kind));
-                }
-                let (field, array) =
-                    to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values)?;
-                col.nulls += array.null_count();
-                add_examples(&mut col.examples, &array);
+            for result in built.into_iter().flatten() {
+                let (field, array) = result?;
                 fields.push(field);
                 arrays.push(array);
             }
