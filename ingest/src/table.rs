@@ -97,10 +97,10 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
         .filter_map(|sheet| detect(sheet).map(|shape| SheetTable { sheet, shape }))
         .collect();
 
-    let mut sheet_reports = Vec::new();
-    for t in &tables {
-        sheet_reports.push(sheet_report(t));
-    }
+    // Every sheet's report, with its typed columns (reused when the table is
+    // one sheet).
+    let (sheet_reports, mut sheet_columns): (Vec<SheetReport>, Vec<Vec<TypedColumn>>) =
+        tables.iter().map(sheet_report).unzip();
 
     // The published table: the chosen sheet, or the first sheet with data plus
     // every later sheet with the same header paths (one sheet per township…).
@@ -201,12 +201,19 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
         columns.push((cells, Some(tables[main].shape.columns[ci].index)));
     }
 
+    // One sheet: its columns as its report typed them; else typed anew, the
+    // columns side by side.
+    let typed_columns: Vec<TypedColumn> = if combine {
+        crate::parallel::map(columns.iter().enumerate().collect(), |(i, (cells, _))| {
+            type_column(paths[i].last().map_or("", String::as_str), cells)
+        })
+    } else {
+        std::mem::take(&mut sheet_columns[main])
+    };
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut column_reports = Vec::new();
-    for (i, (cells, sheet_col)) in columns.iter().enumerate() {
-        let header = paths[i].last().cloned().unwrap_or_default();
-        let typed = type_column(&header, cells);
+    for (i, ((_, sheet_col), typed)) in columns.iter().zip(typed_columns).enumerate() {
         let unit = column_unit(
             typed.kind,
             typed.percent,
@@ -230,7 +237,7 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
             &paths[i],
             unit.as_deref(),
             typed.kind,
-            typed.values.clone(),
+            typed.values,
         )?;
         column_reports.push(column_report(
             &names[i],
@@ -437,7 +444,7 @@ pub(crate) fn column_report(
 }
 
 /// Per-sheet report (its own columns and types) and totals checks.
-fn sheet_report(t: &SheetTable) -> SheetReport {
+fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<TypedColumn>) {
     let shape = &t.shape;
     let paths: Vec<Vec<String>> = shape.columns.iter().map(|c| c.path.clone()).collect();
     let names = unique_names(&paths);
@@ -450,14 +457,16 @@ fn sheet_report(t: &SheetTable) -> SheetReport {
             columns: Vec::new(),
         })
         .collect();
-    for (ci, col) in shape.columns.iter().enumerate() {
+    // The columns typed side by side.
+    let typed_columns = crate::parallel::map(shape.columns.iter().collect(), |col| {
         let cells: Vec<&Cell> = shape
             .data_rows
             .iter()
             .map(|&r| t.sheet.rows[r].get(col.index).unwrap_or(&Cell::Empty))
             .collect();
-        let header = col.path.last().cloned().unwrap_or_default();
-        let typed = type_column(&header, &cells);
+        type_column(col.path.last().map_or("", String::as_str), &cells)
+    });
+    for ((ci, col), typed) in shape.columns.iter().enumerate().zip(&typed_columns) {
         let unit = column_unit(
             typed.kind,
             typed.percent,
@@ -491,7 +500,7 @@ fn sheet_report(t: &SheetTable) -> SheetReport {
             }
         }
     }
-    SheetReport {
+    let report = SheetReport {
         name: t.sheet.name.clone(),
         title: shape.title.clone(),
         unit: shape.unit.clone(),
@@ -505,7 +514,8 @@ fn sheet_report(t: &SheetTable) -> SheetReport {
             .collect(),
         blank_rows: shape.blank_rows,
         columns,
-    }
+    };
+    (report, typed_columns)
 }
 
 /// A totals row's stated value of one column checked against the sum of its data.

@@ -42,7 +42,13 @@ pub struct Checked {
     /// Memory calamine will hold for the shared-string table while the
     /// workbook is open (each string's text plus its `String`), in bytes.
     pub shared_strings_bytes: u64,
+    /// Some worksheet of an XLSX archive mentions `mergeCell`; when none
+    /// does, no sheet has merged cells and they need not be looked up.
+    pub merges: bool,
 }
+
+/// What a worksheet with merged cells holds (`<mergeCells>`, `<x:mergeCell`).
+const MERGE_WORD: &[u8] = b"mergeCell";
 
 /// Bytes calamine holds per shared string besides its text (the `String`
 /// in a `Vec` and the allocation's overhead).
@@ -114,6 +120,7 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
     // Then inflate every entry for real, counting, without keeping the data.
     let mut total: u64 = 0;
     let mut shared_strings_bytes: u64 = 0;
+    let mut merges = false;
     let mut buf = vec![0u8; 64 << 10];
     for (i, name) in names.iter().enumerate() {
         let mut entry = archive.by_index(i).map_err(unreadable)?;
@@ -127,6 +134,10 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
         let mut ods = (kind == ZipKind::Ods && name == "content.xml").then(OdsCells::default);
         let sst = name.to_ascii_lowercase().ends_with("sharedstrings.xml");
         let mut strings = SiCounter::default();
+        let worksheet =
+            kind == ZipKind::Xlsx && xml && name.to_ascii_lowercase().starts_with("xl/worksheets/");
+        // The end of the previous chunk, for a word split between chunks.
+        let mut tail: Vec<u8> = Vec::new();
         let mut size: u64 = 0;
         loop {
             let n = match entry.read(&mut buf) {
@@ -182,6 +193,13 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
             }
             if sst {
                 strings.feed(chunk);
+            }
+            if worksheet && !merges {
+                tail.extend_from_slice(&chunk[..chunk.len().min(MERGE_WORD.len())]);
+                merges = memchr::memmem::find(&tail, MERGE_WORD).is_some()
+                    || memchr::memmem::find(chunk, MERGE_WORD).is_some();
+                tail.clear();
+                tail.extend_from_slice(&chunk[chunk.len().saturating_sub(MERGE_WORD.len())..]);
             }
             if let Some(o) = ods.as_mut() {
                 o.feed(chunk);
@@ -250,6 +268,7 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
     Ok(Checked {
         kind,
         shared_strings_bytes,
+        merges,
     })
 }
 

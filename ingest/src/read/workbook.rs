@@ -156,6 +156,8 @@ fn read_checked(
             continue;
         }
         let merges = match &mut wb {
+            // The archive check saw no `mergeCell` in any sheet: nothing to read.
+            Sheets::Xlsx(_) if zipped.is_some_and(|z| !z.merges) => Vec::new(),
             Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             _ => Vec::new(),
