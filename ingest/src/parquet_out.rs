@@ -1,22 +1,45 @@
-//! Parquet writer: zstd, statistics with page index, field metadata kept.
+//! Parquet writer: zstd, statistics with page index, bloom filters on text
+//! columns, field metadata kept.
 
 use crate::Result;
+use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 
 /// Rows per row group: large enough for scans.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
 
-/// Writer settings used for every public file.
-pub fn writer_properties() -> WriterProperties {
+fn builder() -> WriterPropertiesBuilder {
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_created_by("gongkai".to_string())
-        .build()
+}
+
+/// Writer settings for a file of `schema`. Text columns get a bloom filter,
+/// so a lookup such as `project_code = 'ZB2023-00000001'` skips the row
+/// groups without the value (min/max statistics cannot unless the column is
+/// sorted). Each filter is sized for a whole row group and folded down to
+/// the values it holds when the row group is written, so a small table or a
+/// column of few distinct values gets a small one.
+pub fn writer_properties(schema: &Schema) -> WriterProperties {
+    let mut b = builder();
+    for field in schema.fields() {
+        if matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ) {
+            let path = ColumnPath::from(field.name().as_str());
+            b = b
+                .set_column_bloom_filter_enabled(path.clone(), true)
+                .set_column_bloom_filter_max_ndv(path, ROW_GROUP_ROWS as u64);
+        }
+    }
+    b.build()
 }
 
 /// Writes batches as one Parquet file in memory.
@@ -25,7 +48,8 @@ pub fn to_parquet(batches: &[RecordBatch]) -> Result<Vec<u8>> {
         return Ok(Vec::new());
     };
     let mut buf = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(writer_properties()))?;
+    let properties = writer_properties(&first.schema());
+    let mut writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(properties))?;
     for batch in batches {
         writer.write(batch)?;
     }
@@ -63,7 +87,8 @@ impl ParquetSink {
             let Some(file) = self.file.take() else {
                 return self.failed();
             };
-            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(writer_properties()))?;
+            let properties = writer_properties(&batch.schema());
+            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
             let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
             self.queue = Some(tx);
             self.encoder = Some(std::thread::spawn(move || {
@@ -111,4 +136,64 @@ fn join(encoder: std::thread::JoinHandle<Result<()>>) -> Result<()> {
 
 fn sink_error(what: &str) -> crate::Error {
     crate::Error::Parquet(parquet::errors::ParquetError::General(what.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use parquet::file::properties::ReaderProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::serialized_reader::ReadOptionsBuilder;
+    use std::sync::Arc;
+
+    #[test]
+    fn text_columns_carry_bloom_filters() {
+        let codes: Vec<String> = (0..1000).map(|i| format!("ZB2023-{i:08}")).collect();
+        let schema = Arc::new(Schema::new(vec![
+            arrow::datatypes::Field::new("code", DataType::Utf8, false),
+            arrow::datatypes::Field::new("n", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(codes.clone())),
+                Arc::new(Int64Array::from_iter_values(0..1000)),
+            ],
+        )
+        .unwrap();
+        let bytes = to_parquet(&[batch]).unwrap();
+        let options = ReadOptionsBuilder::new()
+            .with_reader_properties(
+                ReaderProperties::builder()
+                    .set_read_bloom_filter(true)
+                    .build(),
+            )
+            .build();
+        let reader =
+            SerializedFileReader::new_with_options(bytes::Bytes::from(bytes), options).unwrap();
+        let group = reader.get_row_group(0).unwrap();
+        let filter = group
+            .get_column_bloom_filter(0)
+            .expect("a filter on the text column");
+        assert!(codes.iter().all(|c| filter.check(&c.as_str())));
+        let absent = (1000..2000)
+            .filter(|i| filter.check(&format!("ZB2023-{i:08}").as_str()))
+            .count();
+        assert!(
+            absent < 100,
+            "{absent} of 1000 absent codes pass the filter"
+        );
+        assert!(
+            group.get_column_bloom_filter(1).is_none(),
+            "numbers have none"
+        );
+        // Folded down to the 1 000 values it holds, not sized for a row group.
+        let file_size = reader
+            .metadata()
+            .row_group(0)
+            .column(0)
+            .bloom_filter_length();
+        assert!(file_size.is_some_and(|n| n < 16 << 10), "{file_size:?}");
+    }
 }
