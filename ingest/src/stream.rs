@@ -14,6 +14,11 @@
 //!    first rows ([`Redaction::plan`], the same sample as a whole file) and
 //!    applied batch by batch; each redacted batch goes to the caller.
 //!
+//! In both passes a reader thread decodes and parses the file a few chunks
+//! of rows ahead (`read_records`); the rows of a chunk are classified side
+//! by side and taken in order, and the columns are typed (pass one) and
+//! converted (pass two) side by side on every core (`parallel.rs`).
+//!
 //! The result is the same table and report as [`crate::ingest_with_policy`]
 //! on the file read whole (tested on the corpus), except that the shape is
 //! detected in the first rows and at most [`MAX_KEPT_ROWS`] totals rows and
