@@ -64,44 +64,57 @@ const SINK_QUEUE: usize = 2;
 /// batch overlaps with reading and converting the next. The schema is the
 /// first batch's; nothing is written when no batch comes.
 pub struct ParquetSink {
-    file: Option<std::fs::File>,
-    queue: Option<std::sync::mpsc::SyncSender<RecordBatch>>,
-    encoder: Option<std::thread::JoinHandle<Result<()>>>,
+    state: SinkState,
     rows: usize,
+}
+
+enum SinkState {
+    /// No batch yet: the file to write to.
+    Waiting(std::fs::File),
+    /// Batches go to the encoder thread.
+    Writing {
+        queue: std::sync::mpsc::SyncSender<RecordBatch>,
+        encoder: std::thread::JoinHandle<Result<()>>,
+    },
+    /// Finished or failed.
+    Stopped,
 }
 
 impl ParquetSink {
     /// A sink writing to `file` (truncated or new).
     pub fn new(file: std::fs::File) -> Self {
         ParquetSink {
-            file: Some(file),
-            queue: None,
-            encoder: None,
+            state: SinkState::Waiting(file),
             rows: 0,
         }
     }
 
     /// Hands one batch to the encoder.
     pub fn write(&mut self, batch: RecordBatch) -> Result<()> {
-        if self.queue.is_none() {
-            let Some(file) = self.file.take() else {
-                return self.failed();
-            };
+        if matches!(self.state, SinkState::Waiting(_))
+            && let SinkState::Waiting(file) = std::mem::replace(&mut self.state, SinkState::Stopped)
+        {
             let properties = writer_properties(&batch.schema());
             let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
-            let (tx, rx) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
-            self.queue = Some(tx);
-            self.encoder = Some(std::thread::spawn(move || {
-                for batch in rx {
+            let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
+            let encoder = std::thread::spawn(move || {
+                for batch in batches {
                     writer.write(&batch)?;
                 }
                 writer.close()?;
                 Ok(())
-            }));
+            });
+            self.state = SinkState::Writing { queue, encoder };
         }
         self.rows += batch.num_rows();
-        let sent = self.queue.as_ref().is_some_and(|q| q.send(batch).is_ok());
-        if sent { Ok(()) } else { self.failed() }
+        if let SinkState::Writing { queue, .. } = &self.state
+            && queue.send(batch).is_ok()
+        {
+            return Ok(());
+        }
+        // The encoder stopped (its error), or the sink had.
+        self.stop()?;
+        Err(sink_error("the Parquet encoder stopped"))
     }
 
     /// Rows handed over so far.
@@ -111,19 +124,18 @@ impl ParquetSink {
 
     /// Writes what is queued and closes the file; returns the rows written.
     pub fn finish(mut self) -> Result<usize> {
-        self.queue = None;
-        if let Some(encoder) = self.encoder.take() {
-            join(encoder)?;
-        }
+        self.stop()?;
         Ok(self.rows)
     }
 
-    /// The encoder stopped: its error.
-    fn failed(&mut self) -> Result<()> {
-        self.queue = None;
-        match self.encoder.take() {
-            Some(encoder) => join(encoder).and(Err(sink_error("the Parquet encoder stopped"))),
-            None => Err(sink_error("the Parquet file was closed")),
+    /// Closes the queue and waits for the encoder; its error, if any.
+    fn stop(&mut self) -> Result<()> {
+        match std::mem::replace(&mut self.state, SinkState::Stopped) {
+            SinkState::Writing { queue, encoder } => {
+                drop(queue);
+                join(encoder)
+            }
+            SinkState::Waiting(_) | SinkState::Stopped => Ok(()),
         }
     }
 }
@@ -146,6 +158,27 @@ mod tests {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::file::serialized_reader::ReadOptionsBuilder;
     use std::sync::Arc;
+
+    #[test]
+    fn the_sink_writes_every_batch_it_is_given() {
+        let schema = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "n",
+            DataType::Int64,
+            false,
+        )]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let mut sink = ParquetSink::new(std::fs::File::create(&path).unwrap());
+        for start in [0i64, 100, 200] {
+            let values = Int64Array::from_iter_values(start..start + 100);
+            sink.write(RecordBatch::try_new(schema.clone(), vec![Arc::new(values)]).unwrap())
+                .unwrap();
+        }
+        assert_eq!(sink.finish().unwrap(), 300);
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = SerializedFileReader::new(file).unwrap();
+        assert_eq!(reader.metadata().file_metadata().num_rows(), 300);
+    }
 
     #[test]
     fn text_columns_carry_bloom_filters() {

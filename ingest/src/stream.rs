@@ -557,23 +557,20 @@ fn parse_records(
         for (c, f) in record.iter().enumerate().take(width) {
             budget.check_cell(SHEET, line0, c, f.len())?;
             let blank = f.trim().is_empty();
+            let new = || {
+                if blank {
+                    Cell::Empty
+                } else {
+                    Cell::Text(f.to_string())
+                }
+            };
             match cells.get_mut(c) {
                 Some(Cell::Text(s)) if !blank => {
                     s.clear();
                     s.push_str(f);
                 }
-                Some(cell) => {
-                    *cell = if blank {
-                        Cell::Empty
-                    } else {
-                        Cell::Text(f.to_string())
-                    }
-                }
-                None => cells.push(if blank {
-                    Cell::Empty
-                } else {
-                    Cell::Text(f.to_string())
-                }),
+                Some(cell) => *cell = new(),
+                None => cells.push(new()),
             }
         }
         chunk.len += 1;
@@ -769,14 +766,21 @@ impl<'a> Scan<'a> {
 /// Rows below which a chunk is typed on one thread.
 const PARALLEL_MIN_ROWS: usize = 256;
 
+/// A row's class below the header, and whether a data row could be a
+/// trailing note.
+fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
+    let class = classify_row(cells);
+    let note = matches!(class, RowClass::Data) && trailing_note_of(cells, width).is_some();
+    (class, note)
+}
+
 impl Classified {
     /// Classifies one row and, when it is data, adds it to the evidence.
     fn feed(&mut self, ordinal: usize, cells: &[Cell]) {
         if ordinal < self.shape.first_data {
             return;
         }
-        let class = classify_row(cells);
-        let note = trailing_note_of(cells, self.width).is_some();
+        let (class, note) = classify(cells, self.width);
         if let Some(data) = self.apply(ordinal, cells, class, note) {
             self.observe(&[data]);
         }
@@ -788,24 +792,18 @@ impl Classified {
         let skip = self.shape.first_data.saturating_sub(first).min(rows.len());
         let (first, rows) = (first + skip, &rows[skip..]);
         let width = self.width;
-        let mut classes: Vec<Option<(RowClass, bool)>> = rows.iter().map(|_| None).collect();
         let piece = rows.len().div_ceil(crate::parallel::threads() * 4).max(64);
-        crate::parallel::for_each(
-            rows.chunks(piece).zip(classes.chunks_mut(piece)).collect(),
-            |(rows, classes)| {
-                for (cells, class) in rows.iter().zip(classes) {
-                    let c = classify_row(cells);
-                    let note =
-                        matches!(c, RowClass::Data) && trailing_note_of(cells, width).is_some();
-                    *class = Some((c, note));
-                }
-            },
-        );
+        let classes = crate::parallel::map(rows.chunks(piece).collect(), |piece| {
+            piece
+                .iter()
+                .map(|cells| classify(cells, width))
+                .collect::<Vec<_>>()
+        });
         let mut data: Vec<&[Cell]> = Vec::with_capacity(rows.len());
-        for ((ordinal, cells), class) in (first..).zip(rows).zip(classes) {
-            if let Some((class, note)) = class
-                && let Some(row) = self.apply(ordinal, cells, class, note)
-            {
+        for ((ordinal, cells), (class, note)) in
+            (first..).zip(rows).zip(classes.into_iter().flatten())
+        {
+            if let Some(row) = self.apply(ordinal, cells, class, note) {
                 data.push(row);
             }
         }
@@ -1028,27 +1026,22 @@ impl<'p> Convert<'p> {
     fn flush(&mut self, last: bool) -> Result<Vec<RecordBatch>> {
         if self.buffered > 0 || (last && self.schema.is_none()) {
             // Each column's values to Arrow, the columns side by side.
-            let mut built: Vec<Option<Result<(arrow::datatypes::Field, arrow::array::ArrayRef)>>> =
-                self.columns.iter().map(|_| None).collect();
-            crate::parallel::for_each(
-                self.columns.iter_mut().zip(built.iter_mut()).collect(),
-                |(col, out)| {
-                    let values = col.converter.take();
-                    let kind = col.converter.decision().kind;
-                    if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
-                        col.sum = col.sum.saturating_add(sum_of(&values, kind));
-                    }
-                    let result = to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values);
-                    if let Ok((_, array)) = &result {
-                        col.nulls += array.null_count();
-                        add_examples(&mut col.examples, array);
-                    }
-                    *out = Some(result);
-                },
-            );
+            let built = crate::parallel::map(self.columns.iter_mut().collect(), |col| {
+                let values = col.converter.take();
+                let kind = col.converter.decision().kind;
+                if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
+                    col.sum = col.sum.saturating_add(sum_of(&values, kind));
+                }
+                let result = to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values);
+                if let Ok((_, array)) = &result {
+                    col.nulls += array.null_count();
+                    add_examples(&mut col.examples, array);
+                }
+                result
+            });
             let mut fields = Vec::new();
             let mut arrays = Vec::new();
-            for result in built.into_iter().flatten() {
+            for result in built {
                 let (field, array) = result?;
                 fields.push(field);
                 arrays.push(array);

@@ -32,9 +32,14 @@ pub fn normalized(s: &str) -> Cow<'_, str> {
 
 /// [`compact`] without copying when nothing changes but the trimming.
 pub fn compacted(s: &str) -> Cow<'_, str> {
-    match normalized(s) {
+    without_space(&normalized(s))
+}
+
+/// [`strip_space`] of normalised text, borrowing from the original where it can.
+pub(crate) fn without_space<'a>(n: &Cow<'a, str>) -> Cow<'a, str> {
+    match n {
         Cow::Borrowed(b) => strip_space(b),
-        Cow::Owned(o) => Cow::Owned(strip_space(&o).into_owned()),
+        Cow::Owned(o) => Cow::Owned(strip_space(o).into_owned()),
     }
 }
 
@@ -194,21 +199,15 @@ pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
     if !s.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    // Each prefix starts with one of these bytes; each suffix ends with 元,
-    // whose UTF-8 form ends with 0x83.
-    if matches!(s.as_bytes().first(), Some(0xC2 | 0xEF | b'R' | 0xE4)) {
-        for prefix in ["¥", "￥", "RMB", "人民币"] {
-            if let Some(rest) = s.strip_prefix(prefix) {
-                s = rest;
-            }
+    for prefix in ["¥", "￥", "RMB", "人民币"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest;
         }
     }
-    if s.as_bytes().last() == Some(&0x83) {
-        for suffix in ["万元", "亿元", "千元", "元"] {
-            if let Some(rest) = s.strip_suffix(suffix) {
-                s = rest;
-                break;
-            }
+    for suffix in ["万元", "亿元", "千元", "元"] {
+        if let Some(rest) = s.strip_suffix(suffix) {
+            s = rest;
+            break;
         }
     }
     let (s, percent) = match s.as_bytes().last() {
@@ -293,7 +292,7 @@ pub fn is_scientific(raw: &str) -> bool {
 /// not too long for a scalar.
 pub(crate) fn scientific_compact(s: &str) -> bool {
     // Digits, a point and an exponent: ASCII once normalised.
-    if !s.is_ascii() || !s.contains(['E', 'e']) {
+    if !s.is_ascii() {
         return false;
     }
     let Some((m, e)) = s.split_once(['E', 'e']) else {

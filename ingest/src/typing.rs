@@ -4,7 +4,7 @@ use crate::read::Cell;
 use crate::text::{
     Decimal, compact, date_of_compact, excel_serial_to_datetime, format_excel_number,
     is_destroyed_identifier, normalized, null_marker, number_of_compact, parse_date, parse_number,
-    scientific_compact, strip_space, too_long_for_a_scalar,
+    scientific_compact, too_long_for_a_scalar, without_space,
 };
 use chrono::NaiveDateTime;
 use std::borrow::Cow;
@@ -216,10 +216,7 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
             }
             if !too_long_for_a_scalar(&n) {
                 // Without white space, as the number and date parsers read it.
-                let c: Cow<'_, str> = match &n {
-                    Cow::Borrowed(b) => strip_space(b),
-                    Cow::Owned(o) => Cow::Owned(strip_space(o).into_owned()),
-                };
+                let c = without_space(&n);
                 if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
                     return Parsed::Destroyed(n);
                 }

@@ -435,23 +435,12 @@ fn borrowed_strings(array: &ArrayRef) -> Vec<Option<&str>> {
 }
 
 fn strings(array: &ArrayRef) -> Option<Vec<Option<String>>> {
-    match array.data_type() {
-        DataType::Utf8 => Some(
-            array
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect(),
-        ),
-        DataType::Utf8View => Some(
-            array
-                .as_string_view()
-                .iter()
-                .map(|v| v.map(str::to_string))
-                .collect(),
-        ),
-        _ => None,
-    }
+    matches!(array.data_type(), DataType::Utf8 | DataType::Utf8View).then(|| {
+        borrowed_strings(array)
+            .into_iter()
+            .map(|v| v.map(str::to_string))
+            .collect()
+    })
 }
 
 /// Applies default redaction to an ingested table and records the findings
