@@ -77,6 +77,10 @@ fn is_footnote_text(t: &str) -> bool {
 
 /// `合计`, `总计`, `小计`, `全市合计`, `合 计` …
 pub fn is_totals_text(t: &str) -> bool {
+    // Every totals word holds 计, 数 or a t; text NFKC leaves alone needs no more.
+    if !might_be(t, &['计', '数', 't', 'T'], false) {
+        return false;
+    }
     let c = compacted(t);
     let c = c.trim_end_matches([':', '：']);
     matches!(
@@ -131,12 +135,28 @@ fn stats(row: &[Cell]) -> RowStats {
     }
 }
 
+/// Every row's stats, pieces of a large sheet side by side.
+fn all_stats(rows: &[Vec<Cell>]) -> Vec<RowStats> {
+    const PIECE: usize = 4096;
+    if rows.len() <= PIECE {
+        return rows.iter().map(|r| stats(r)).collect();
+    }
+    crate::parallel::map(rows.chunks(PIECE).collect(), |piece| {
+        piece.iter().map(|r| stats(r)).collect::<Vec<_>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// A filled cell's text as [`row_texts`] compares it, copied only when
 /// normalising changes more than the surrounding space.
 fn cell_text(cell: &Cell) -> Cow<'_, str> {
     match cell {
         Cell::Text(s) => normalized(s),
-        other => Cow::Owned(normalize(&other.display())),
+        Cell::Error(_) => Cow::Owned(normalize(&cell.display())),
+        // Numbers, dates and booleans display in ASCII without space.
+        other => Cow::Owned(other.display()),
     }
 }
 
@@ -244,7 +264,7 @@ fn expand_merges(sheet: &Sheet) -> (Cow<'_, [Vec<Cell>]>, Vec<bool>) {
 pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let (rows, horizontal_merge) = expand_merges(sheet);
     let rows: &[Vec<Cell>] = &rows;
-    let stats: Vec<RowStats> = rows.iter().map(|r| stats(r)).collect();
+    let stats = all_stats(rows);
     let width = stats.iter().map(|s| s.distinct).max().unwrap_or(0);
     if width == 0 {
         return None;
@@ -453,7 +473,7 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
     if is_footnote_text(&cell_text(first)) && distinct() <= 3 {
         return RowClass::Footnote(row_texts(row).join(" "));
     }
-    if might_name_a_unit(row) && distinct() <= 2 {
+    if !three_texts_differ(row) && might_name_a_unit(row) && distinct() <= 2 {
         let texts = row_texts(row);
         if texts.iter().any(|t| unit_line(t).is_some()) {
             let unit = texts.iter().find_map(|t| unit_line(t));
@@ -466,25 +486,71 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
     RowClass::Data
 }
 
+/// Whether three of the row's first filled text cells surely hold distinct
+/// normalised texts (then the row is not a one- or two-text unit line): text
+/// NFKC leaves alone normalises to itself trimmed.
+fn three_texts_differ(row: &[Cell]) -> bool {
+    let mut seen: [&str; 3] = [""; 3];
+    let mut n = 0;
+    for cell in row.iter().filter(|c| !c.is_blank()).take(3) {
+        let Cell::Text(s) = cell else { return false };
+        if !crate::text::all_nfkc_stable(s) {
+            return false;
+        }
+        let t = crate::text::trim(s);
+        if seen[..n].contains(&t) {
+            return false;
+        }
+        seen[n] = t;
+        n += 1;
+    }
+    n == 3
+}
+
 /// Whether some cell could hold a unit line once normalised: it has a `单`
 /// and a `位` (what `单位` needs) or characters normalising may change.
 fn might_name_a_unit(row: &[Cell]) -> bool {
     row.iter().any(|c| match c {
-        Cell::Text(s) => {
-            let (mut dan, mut wei) = (false, false);
-            for c in s.chars() {
-                match c {
-                    '单' => dan = true,
-                    '位' => wei = true,
-                    c if !nfkc_stable(c) => return true,
-                    _ => {}
-                }
-            }
-            dan && wei
-        }
+        Cell::Text(s) => might_be(s, &['单', '位'], true),
         Cell::Error(_) => true,
         _ => false,
     })
+}
+
+/// Whether `s` holds (`all`: every one; else: any) of the `marks`, or a
+/// character NFKC might change into one. One pass over the bytes; ASCII and
+/// CJK ideographs are read by lead byte (see [`crate::text::all_nfkc_stable`]).
+fn might_be(s: &str, marks: &[char], all: bool) -> bool {
+    let b = s.as_bytes();
+    let byte = |i: usize| u32::from(b.get(i).copied().unwrap_or(0) & 0x3F);
+    let mut found = 0u32;
+    let mut i = 0;
+    while i < b.len() {
+        let (width, code) = match b[i] {
+            x @ 0x00..=0x7F => (1, u32::from(x)),
+            x @ 0xE5..=0xE9 => (
+                3,
+                (u32::from(x & 0x0F) << 12) | (byte(i + 1) << 6) | byte(i + 2),
+            ),
+            0xE4 if b.get(i + 1).is_some_and(|&y| y >= 0xB8) => {
+                (3, (0x4 << 12) | (byte(i + 1) << 6) | byte(i + 2))
+            }
+            _ => match s.get(i..).and_then(|rest| rest.chars().next()) {
+                Some(c) if nfkc_stable(c) => (c.len_utf8(), u32::from(c)),
+                _ => return true,
+            },
+        };
+        for (k, m) in marks.iter().enumerate() {
+            if u32::from(*m) == code {
+                found |= 1 << k;
+                if !all || found.count_ones() as usize == marks.len() {
+                    return true;
+                }
+            }
+        }
+        i += width;
+    }
+    false
 }
 
 /// A one-cell text row that, when only such rows follow it to the end of
@@ -504,7 +570,11 @@ pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
 
 /// The widest row of a sheet: most distinct texts in one row.
 pub(crate) fn width_of(rows: &[Vec<Cell>]) -> u32 {
-    rows.iter().map(|r| stats(r).distinct).max().unwrap_or(0)
+    all_stats(rows)
+        .iter()
+        .map(|s| s.distinct)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Trims a header and folds inner line breaks and runs of spaces to one space.
@@ -550,6 +620,35 @@ mod tests {
                 })
                 .collect(),
             merges: vec![],
+        }
+    }
+
+    #[test]
+    fn the_byte_prechecks_agree_with_the_plain_ones() {
+        for s in [
+            "合计",
+            "合 计",
+            "总数",
+            "Total",
+            "城关镇",
+            "单位：万元",
+            "单",
+            "位",
+            "（单位）",
+            "ｔｏｔａｌ",
+            "、合计",
+            "abc",
+            "",
+            "㐀计",
+            "供应商12有限公司",
+            "位单",
+            "é单位",
+        ] {
+            let unstable = s.chars().any(|c| !nfkc_stable(c));
+            let unit = unstable || (s.contains('单') && s.contains('位'));
+            assert_eq!(might_be(s, &['单', '位'], true), unit, "{s}");
+            let totals = unstable || s.contains(['计', '数', 't', 'T']);
+            assert_eq!(might_be(s, &['计', '数', 't', 'T'], false), totals, "{s}");
         }
     }
 

@@ -16,7 +16,7 @@ pub fn normalized(s: &str) -> Cow<'_, str> {
     // NFKC leaves ASCII as it is, and no zero-width character is ASCII; it
     // leaves the characters of `nfkc_stable` (most Chinese text) as they are.
     if all_nfkc_stable(s) {
-        return Cow::Borrowed(s.trim());
+        return Cow::Borrowed(trim(s));
     }
     let folded: String = s
         .nfkc()
@@ -59,10 +59,40 @@ pub(crate) fn strip_space(n: &str) -> Cow<'_, str> {
     }
 }
 
+/// `s.trim()`, answered from the first and last bytes when they cannot
+/// start or end white space (most cells), else by `str::trim`.
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return s;
+    };
+    // The last character's lead byte: at most three continuation bytes back.
+    let lead = b
+        .iter()
+        .rev()
+        .take(4)
+        .find(|&&x| x & 0xC0 != 0x80)
+        .copied()
+        .unwrap_or(last);
+    if cannot_start_space(first) && cannot_start_space(lead) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// Whether a character whose UTF-8 form starts with byte `b` is surely
+/// neither white space nor zero-width: white space is ASCII 09–0D and 20 or
+/// starts with C2, E1, E2 or E3; the zero-width characters start with C2,
+/// E2 or EF.
+pub(crate) fn cannot_start_space(b: u8) -> bool {
+    !matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+}
+
 /// Whether every character of `s` is [`nfkc_stable`], read by bytes for
 /// ASCII and the CJK unified ideographs U+4E00–U+9FFF (lead byte E4 with a
 /// second byte from B8, or E5–E9).
-fn all_nfkc_stable(s: &str) -> bool {
+pub(crate) fn all_nfkc_stable(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -513,6 +543,35 @@ pub fn unit_line(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fast_trim_agrees_with_str_trim() {
+        let samples = [
+            "",
+            " ",
+            "a",
+            " a ",
+            "城关镇",
+            "\u{3000}城关镇\u{3000}",
+            "\u{00A0}1\u{00A0}",
+            "x\u{200B}",
+            "\u{FEFF}",
+            "\t12.5\n",
+            "供应商12有限公司",
+            "é",
+            "\u{85}x",
+            "x\u{2003}",
+            "𠀀",
+        ];
+        for s in samples {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
+        }
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for s in [c.to_string(), format!("a{c}"), format!("{c}a")] {
+                assert_eq!(trim(&s), s.trim(), "{s:?}");
+            }
+        }
+    }
 
     #[test]
     fn null_markers_fit_the_length_check() {

@@ -233,7 +233,7 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
             match &*n {
                 "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
                 "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
-                _ => Parsed::Text(Cow::Borrowed(raw.trim())),
+                _ => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
             }
         }
     }

@@ -36,6 +36,13 @@ impl Cell {
             // What `normalize` would leave empty: white space and zero-width
             // characters only (NFKC maps nothing else to white space or to
             // nothing). Stops at the first other character.
+            Cell::Text(s)
+                if s.as_bytes()
+                    .first()
+                    .is_some_and(|&b| crate::text::cannot_start_space(b)) =>
+            {
+                false
+            }
             Cell::Text(s) => s.chars().all(|c| {
                 c.is_whitespace()
                     || matches!(
@@ -51,7 +58,7 @@ impl Cell {
     pub fn display(&self) -> String {
         match self {
             Cell::Empty => String::new(),
-            Cell::Text(s) => s.trim().to_string(),
+            Cell::Text(s) => crate::text::trim(s).to_string(),
             Cell::Number(f) => crate::text::format_excel_number(*f),
             Cell::Int(i) => i.to_string(),
             Cell::Bool(b) => b.to_string(),
