@@ -510,6 +510,115 @@ fn is_text(dt: &DataType) -> bool {
     matches!(dt, DataType::Utf8 | DataType::Utf8View)
 }
 
+/// One column of a batch as its treatment says; `None` when it is dropped.
+fn redact_column(
+    col: &mut PlannedColumn,
+    policy: &RedactionPolicy,
+    field: &Arc<Field>,
+    array: &ArrayRef,
+) -> Option<(Arc<Field>, ArrayRef)> {
+    let array = array.clone();
+    let non_null = array.len() - array.null_count();
+    let replaced: Option<ArrayRef> = match col.treatment {
+        Treatment::Pass => Some(array.clone()),
+        Treatment::Drop { .. } => {
+            col.cells += non_null;
+            None
+        }
+        Treatment::MaskCells => {
+            // Copied only from the first cell that changes.
+            let values = borrowed_strings(&array);
+            let mut masked: Option<Vec<Option<String>>> = None;
+            for (r, v) in values.iter().enumerate() {
+                let m = v.and_then(mask_in_text);
+                if let Some(m) = &m {
+                    col.cells += 1;
+                    for (k, marker) in MARKERS.iter().enumerate() {
+                        col.masked[k] += m.matches(marker).count();
+                    }
+                    if col.preview.len() < 3 {
+                        col.preview.push(m.clone());
+                    }
+                }
+                match (&mut masked, m) {
+                    (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
+                    (None, Some(m)) => {
+                        let mut out: Vec<Option<String>> =
+                            values[..r].iter().map(|v| v.map(str::to_string)).collect();
+                        out.push(Some(m));
+                        masked = Some(out);
+                    }
+                    (None, None) => {}
+                }
+            }
+            match masked {
+                Some(out) => Some(Arc::new(StringArray::from(out)) as ArrayRef),
+                None => Some(array.clone()),
+            }
+        }
+        Treatment::Replace(action) => {
+            col.cells += non_null;
+            let kind = col.kind.unwrap_or(PiiKind::CnResidentId);
+            let texts = || strings(&array).unwrap_or_default();
+            let text_array =
+                |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
+            let a: Option<ArrayRef> = match (action, kind) {
+                (Action::Mask, _) => Some(text_array(
+                    texts()
+                        .into_iter()
+                        .map(|s| s.map(|s| mask_name(&s)))
+                        .collect(),
+                )),
+                (Action::Generalize, PiiKind::Address) => Some(text_array(
+                    texts()
+                        .into_iter()
+                        .map(|s| {
+                            s.map(|s| {
+                                generalize_address(
+                                    &s,
+                                    policy.category == Category::SocialAssistance,
+                                )
+                            })
+                        })
+                        .collect(),
+                )),
+                (Action::Generalize, PiiKind::Age) => age_bands(&array),
+                (Action::Generalize, _) => birth_years(&array),
+                (Action::Pseudonym, _) => policy.pseudonym_key.as_ref().map(|key| {
+                    text_array(
+                        texts()
+                            .into_iter()
+                            .map(|s| {
+                                s.filter(|s| !s.trim().is_empty())
+                                    .map(|s| pseudonym(key, kind, &s))
+                            })
+                            .collect(),
+                    )
+                }),
+                (Action::Keep, _) => Some(array.clone()),
+                _ => None,
+            };
+            if let Some(a) = &a
+                && col.preview.len() < 3
+                && let Ok(f) =
+                    arrow::util::display::ArrayFormatter::try_new(a.as_ref(), &Default::default())
+            {
+                for r in (0..a.len()).filter(|&r| a.is_valid(r)) {
+                    if col.preview.len() >= 3 {
+                        break;
+                    }
+                    col.preview.push(f.value(r).to_string());
+                }
+            }
+            a
+        }
+    };
+    let a = replaced?;
+    let dt = a.data_type().clone();
+    col.out_type = Some(dt.clone());
+    Some((Arc::new(field.as_ref().clone().with_data_type(dt)), a))
+}
+
 impl Redaction {
     /// Decides each column's treatment from `sample` (the table's first rows)
     /// and the report's header paths.
@@ -593,118 +702,24 @@ impl Redaction {
     /// Redacts one batch (of the table the plan was made for).
     pub fn apply(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
         let schema = batch.schema();
-        let mut fields: Vec<Arc<Field>> = Vec::new();
-        let mut arrays: Vec<ArrayRef> = Vec::new();
         let policy = &self.policy;
-        for (i, field) in schema.fields().iter().enumerate() {
-            let Some(col) = self.columns.get_mut(i) else {
-                continue;
-            };
-            let array = batch.column(i).clone();
-            let non_null = array.len() - array.null_count();
-            let replaced: Option<ArrayRef> = match col.treatment {
-                Treatment::Pass => Some(array.clone()),
-                Treatment::Drop { .. } => {
-                    col.cells += non_null;
-                    None
-                }
-                Treatment::MaskCells => {
-                    // Copied only from the first cell that changes.
-                    let values = borrowed_strings(&array);
-                    let mut masked: Option<Vec<Option<String>>> = None;
-                    for (r, v) in values.iter().enumerate() {
-                        let m = v.and_then(mask_in_text);
-                        if let Some(m) = &m {
-                            col.cells += 1;
-                            for (k, marker) in MARKERS.iter().enumerate() {
-                                col.masked[k] += m.matches(marker).count();
-                            }
-                            if col.preview.len() < 3 {
-                                col.preview.push(m.clone());
-                            }
-                        }
-                        match (&mut masked, m) {
-                            (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
-                            (None, Some(m)) => {
-                                let mut out: Vec<Option<String>> =
-                                    values[..r].iter().map(|v| v.map(str::to_string)).collect();
-                                out.push(Some(m));
-                                masked = Some(out);
-                            }
-                            (None, None) => {}
-                        }
-                    }
-                    match masked {
-                        Some(out) => Some(Arc::new(StringArray::from(out)) as ArrayRef),
-                        None => Some(array.clone()),
-                    }
-                }
-                Treatment::Replace(action) => {
-                    col.cells += non_null;
-                    let kind = col.kind.unwrap_or(PiiKind::CnResidentId);
-                    let texts = || strings(&array).unwrap_or_default();
-                    let text_array =
-                        |v: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(v)) };
-                    let a: Option<ArrayRef> = match (action, kind) {
-                        (Action::Mask, _) => Some(text_array(
-                            texts()
-                                .into_iter()
-                                .map(|s| s.map(|s| mask_name(&s)))
-                                .collect(),
-                        )),
-                        (Action::Generalize, PiiKind::Address) => Some(text_array(
-                            texts()
-                                .into_iter()
-                                .map(|s| {
-                                    s.map(|s| {
-                                        generalize_address(
-                                            &s,
-                                            policy.category == Category::SocialAssistance,
-                                        )
-                                    })
-                                })
-                                .collect(),
-                        )),
-                        (Action::Generalize, PiiKind::Age) => age_bands(&array),
-                        (Action::Generalize, _) => birth_years(&array),
-                        (Action::Pseudonym, _) => policy.pseudonym_key.as_ref().map(|key| {
-                            text_array(
-                                texts()
-                                    .into_iter()
-                                    .map(|s| {
-                                        s.filter(|s| !s.trim().is_empty())
-                                            .map(|s| pseudonym(key, kind, &s))
-                                    })
-                                    .collect(),
-                            )
-                        }),
-                        (Action::Keep, _) => Some(array.clone()),
-                        _ => None,
-                    };
-                    if let Some(a) = &a
-                        && col.preview.len() < 3
-                        && let Ok(f) = arrow::util::display::ArrayFormatter::try_new(
-                            a.as_ref(),
-                            &Default::default(),
-                        )
-                    {
-                        for r in (0..a.len()).filter(|&r| a.is_valid(r)) {
-                            if col.preview.len() >= 3 {
-                                break;
-                            }
-                            col.preview.push(f.value(r).to_string());
-                        }
-                    }
-                    a
-                }
-            };
-            if let Some(a) = replaced {
-                let dt = a.data_type().clone();
-                col.out_type = Some(dt.clone());
-                fields.push(Arc::new(field.as_ref().clone().with_data_type(dt)));
-                arrays.push(a);
-            }
-        }
+        let columns: Vec<_> = self
+            .columns
+            .iter_mut()
+            .zip(schema.fields().iter())
+            .zip(batch.columns())
+            .collect();
+        let work = |((col, field), array): ((&mut PlannedColumn, &Arc<Field>), &ArrayRef)| {
+            redact_column(col, policy, field, array)
+        };
+        // The columns of a large batch side by side.
+        let redacted: Vec<_> = if batch.num_rows() >= 4096 {
+            crate::parallel::map(columns, work)
+        } else {
+            columns.into_iter().map(work).collect()
+        };
+        let (fields, arrays): (Vec<Arc<Field>>, Vec<ArrayRef>) =
+            redacted.into_iter().flatten().unzip();
         let options =
             arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         Ok(RecordBatch::try_new_with_options(
