@@ -27,8 +27,11 @@ fuzz_target!(|data: &[u8]| {
         &options,
         &RedactionPolicy::default(),
         None,
-        |b| {
-            rows += b.num_rows();
+        |output| {
+            match output {
+                stream::Output::Batch(b) => rows += b.num_rows(),
+                stream::Output::Restart => rows = 0,
+            }
             Ok::<_, gongkai_ingest::Error>(())
         },
     );

@@ -73,8 +73,8 @@ pub struct Limits {
     pub max_unzipped_bytes: u64,
     /// Largest compression ratio of one archive entry over 16 MiB.
     pub max_entry_ratio: u64,
-    /// Delimited files larger than this are streamed from disk in two passes
-    /// ([`stream`]): memory then depends on the batch size, not the file
+    /// Delimited files larger than this are streamed from disk in one or two
+    /// passes ([`stream`]): memory then depends on the batch size, not the file
     /// size, and the cell and table limits above do not apply.
     pub stream_above_bytes: u64,
     /// Rows read before the table's shape is detected when streaming.

@@ -8,6 +8,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::schema::types::ColumnPath;
+use std::io::{Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rows per row group: large enough for scans.
 pub const ROW_GROUP_ROWS: usize = 1 << 20;
@@ -75,6 +78,10 @@ enum SinkState {
     Writing {
         queue: std::sync::mpsc::SyncSender<RecordBatch>,
         encoder: std::thread::JoinHandle<Result<()>>,
+        /// The file again, to start over in ([`ParquetSink::restart`]).
+        file: std::fs::File,
+        /// Tells the encoder to stop without finishing the file.
+        abandon: Arc<AtomicBool>,
     },
     /// Finished or failed.
     Stopped,
@@ -94,17 +101,30 @@ impl ParquetSink {
         if matches!(self.state, SinkState::Waiting(_))
             && let SinkState::Waiting(file) = std::mem::replace(&mut self.state, SinkState::Stopped)
         {
+            let again = file.try_clone().map_err(io_error)?;
             let properties = writer_properties(&batch.schema());
             let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
             let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
+            let abandon = Arc::new(AtomicBool::new(false));
+            let abandoned = abandon.clone();
             let encoder = std::thread::spawn(move || {
                 for batch in batches {
+                    if abandoned.load(Ordering::Relaxed) {
+                        return Ok(());
+                    }
                     writer.write(&batch)?;
                 }
-                writer.close()?;
+                if !abandoned.load(Ordering::Relaxed) {
+                    writer.close()?;
+                }
                 Ok(())
             });
-            self.state = SinkState::Writing { queue, encoder };
+            self.state = SinkState::Writing {
+                queue,
+                encoder,
+                file: again,
+                abandon,
+            };
         }
         self.rows += batch.num_rows();
         if let SinkState::Writing { queue, .. } = &self.state
@@ -122,6 +142,29 @@ impl ParquetSink {
         self.rows
     }
 
+    /// Forgets every batch written: the file is emptied and the next batch
+    /// (whose schema may differ) starts it again.
+    pub fn restart(&mut self) -> Result<()> {
+        if let SinkState::Writing {
+            queue,
+            encoder,
+            file,
+            abandon,
+        } = std::mem::replace(&mut self.state, SinkState::Stopped)
+        {
+            abandon.store(true, Ordering::Relaxed);
+            drop(queue);
+            // What the encoder failed at no longer matters: it is all undone.
+            let _ = join(encoder);
+            let mut file = file;
+            file.set_len(0).map_err(io_error)?;
+            file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+            self.state = SinkState::Waiting(file);
+        }
+        self.rows = 0;
+        Ok(())
+    }
+
     /// Writes what is queued and closes the file; returns the rows written.
     pub fn finish(mut self) -> Result<usize> {
         self.stop()?;
@@ -131,7 +174,7 @@ impl ParquetSink {
     /// Closes the queue and waits for the encoder; its error, if any.
     fn stop(&mut self) -> Result<()> {
         match std::mem::replace(&mut self.state, SinkState::Stopped) {
-            SinkState::Writing { queue, encoder } => {
+            SinkState::Writing { queue, encoder, .. } => {
                 drop(queue);
                 join(encoder)
             }
@@ -144,6 +187,10 @@ fn join(encoder: std::thread::JoinHandle<Result<()>>) -> Result<()> {
     encoder
         .join()
         .unwrap_or_else(|_| Err(sink_error("the Parquet encoder panicked")))
+}
+
+fn io_error(e: std::io::Error) -> crate::Error {
+    sink_error(&format!("the Parquet file: {e}"))
 }
 
 fn sink_error(what: &str) -> crate::Error {
@@ -178,6 +225,39 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let reader = SerializedFileReader::new(file).unwrap();
         assert_eq!(reader.metadata().file_metadata().num_rows(), 300);
+    }
+
+    #[test]
+    fn a_restarted_sink_holds_only_what_came_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let mut sink = ParquetSink::new(std::fs::File::create(&path).unwrap());
+        let ints = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "n",
+            DataType::Int64,
+            false,
+        )]));
+        for _ in 0..3 {
+            let values = Int64Array::from_iter_values(0..1000);
+            sink.write(RecordBatch::try_new(ints.clone(), vec![Arc::new(values)]).unwrap())
+                .unwrap();
+        }
+        sink.restart().unwrap();
+        assert_eq!(sink.rows(), 0);
+        // Another schema after the restart.
+        let text = Arc::new(Schema::new(vec![arrow::datatypes::Field::new(
+            "s",
+            DataType::Utf8,
+            false,
+        )]));
+        let values = StringArray::from(vec!["a", "b"]);
+        sink.write(RecordBatch::try_new(text, vec![Arc::new(values)]).unwrap())
+            .unwrap();
+        assert_eq!(sink.finish().unwrap(), 2);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let meta = reader.metadata().file_metadata();
+        assert_eq!(meta.num_rows(), 2);
+        assert_eq!(meta.schema_descr().column(0).name(), "s");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Streaming ingest of large delimited files: two passes over the file on
-//! disk, with memory bounded by the batch size rather than the file size.
+//! Streaming ingest of large delimited files: one pass over the file on
+//! disk (two when the first rows mislead), with memory bounded by the batch
+//! size rather than the file size.
 //!
 //! 1. Encoding: a byte-order mark, UTF-16 without one, valid UTF-8 (checked
 //!    over the whole file), else chardetng fed the whole file in pieces.
@@ -9,15 +10,22 @@
 //!    file read whole is classified, and gathers each column's typing
 //!    [`Evidence`] over all of its values. Only one bit per row (data or
 //!    not) and a few totals and note rows are kept.
-//! 3. Pass two reads the file again and converts the data rows to Arrow in
-//!    batches of [`Limits::stream_batch_rows`]; redaction is planned from the
-//!    first rows ([`Redaction::plan`], the same sample as a whole file) and
-//!    applied batch by batch; each redacted batch goes to the caller.
+//! 3. In the same pass, once the first [`Limits::stream_head_rows`] data rows
+//!    are in the evidence, the columns' types are guessed from it and every
+//!    data row is converted to Arrow as it is found (each value parsed once
+//!    for the evidence and the conversion), in batches of
+//!    [`Limits::stream_batch_rows`]; redaction is planned from the first rows
+//!    ([`Redaction::plan`], the same sample as a whole file) and applied
+//!    batch by batch; each redacted batch goes to the caller.
+//! 4. At the end the whole file's evidence decides the types. When it decides
+//!    what was guessed, the table is complete: typing still saw every value.
+//!    Otherwise the caller is told to forget the batches ([`Output::Restart`])
+//!    and pass two reads the file again, converting with the decided types.
 //!
 //! In both passes a reader thread decodes and parses the file a few chunks
 //! of rows ahead (`read_records`); the rows of a chunk are classified side
-//! by side and taken in order, and the columns are typed (pass one) and
-//! converted (pass two) side by side on every core (`parallel.rs`).
+//! by side and taken in order, and the columns are typed and converted side
+//! by side on every core (`parallel.rs`).
 //!
 //! The result is the same table and report as [`crate::ingest_with_policy`]
 //! on the file read whole (tested on the corpus), except that the shape is
@@ -44,6 +52,7 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 use encoding_rs::{Decoder, Encoding};
+use std::borrow::Cow;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +74,8 @@ pub type Progress<'a> = &'a (dyn Fn(u8, u64, u64) + Sync);
 
 /// Ingests the file at `path` as an upload does (read, shape, types,
 /// default or chosen redaction) and hands the redacted table to `on_batch`
-/// in one or more batches of the same schema; returns the report.
+/// in one or more batches of the same schema; returns the report. A
+/// streamed file may void what it handed over ([`Output::Restart`]).
 ///
 /// Delimited files above [`crate::Limits::stream_above_bytes`] are streamed
 /// ([`ingest_delimited`]), Parquet files are read row group by row group
@@ -76,7 +86,7 @@ pub fn ingest_path<E: From<Error>>(
     options: &IngestOptions,
     policy: &RedactionPolicy,
     progress: Option<Progress>,
-    mut on_batch: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+    mut on_batch: impl FnMut(Output) -> std::result::Result<(), E>,
 ) -> std::result::Result<Report, E> {
     let io = |e| io_error(file_name, e);
     let size = std::fs::metadata(path).map_err(io)?.len();
@@ -89,7 +99,9 @@ pub fn ingest_path<E: From<Error>>(
         f.read_exact(&mut tail).map_err(io)?;
     }
     if crate::passthrough::is_parquet(&head, &tail) {
-        return crate::passthrough::ingest_parquet(file_name, f, options, policy, on_batch);
+        return crate::passthrough::ingest_parquet(file_name, f, options, policy, |batch| {
+            on_batch(Output::Batch(batch))
+        });
     }
     let workbook = head.starts_with(b"PK\x03\x04")
         || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
@@ -97,7 +109,7 @@ pub fn ingest_path<E: From<Error>>(
         let bytes = read_all(path, size, progress).map_err(io)?;
         let ingested = crate::ingest_with_policy(file_name, &bytes, options, policy)?;
         drop(bytes);
-        on_batch(ingested.batch)?;
+        on_batch(Output::Batch(ingested.batch))?;
         return Ok(ingested.report);
     }
     ingest_delimited(file_name, path, options, policy, progress, on_batch)
@@ -127,36 +139,73 @@ struct TextFormat {
     skip: u64,
     delimiter: u8,
     notes: Vec<String>,
+    /// UTF-8 from the first megabytes only: a bad byte further on means
+    /// the file must be read again with its encoding detected.
+    assumed_utf8: bool,
 }
 
-/// Streams a delimited file in two passes (see the module documentation).
+/// What a streamed ingest hands to its caller, in order.
+#[derive(Debug)]
+pub enum Output {
+    /// The next redacted batch of the table.
+    Batch(RecordBatch),
+    /// The batches handed over so far are void: the whole file decided other
+    /// columns, types or units than its first rows did, and the table is
+    /// handed over again from its first row (its schema may differ).
+    Restart,
+}
+
+/// Streams a delimited file (see the module documentation): one pass when
+/// the types the first rows suggest hold for the whole file, else two.
 pub fn ingest_delimited<E: From<Error>>(
     file_name: &str,
     path: &Path,
     options: &IngestOptions,
     policy: &RedactionPolicy,
     progress: Option<Progress>,
-    mut on_batch: impl FnMut(RecordBatch) -> std::result::Result<(), E>,
+    mut on_batch: impl FnMut(Output) -> std::result::Result<(), E>,
 ) -> std::result::Result<Report, E> {
     let file = file_name;
-    let format = text_format(file, path)?;
     let size = std::fs::metadata(path)
         .map_err(|e| io_error(file, e))?
         .len();
+    let caller = |e| match e {
+        Stop::Ingest(e) => E::from(e),
+        Stop::Caller(e) => e,
+    };
 
-    // Pass one: shape, row classes, evidence.
-    let mut format = format;
-    let mut scan = Scan::new(file, options);
-    let (replaced, first_bad_line) = read_records(
-        file,
-        path,
-        &format,
-        options,
-        size,
-        1,
-        progress,
-        |first, rows| scan.feed_chunk(first, rows),
-    )?;
+    // Pass one: shape, row classes, evidence; data rows converted as guessed.
+    let mut whole_check = false;
+    let (mut format, scan, mut guess, replaced, first_bad_line) = loop {
+        let format = text_format(file, path, whole_check)?;
+        let mut scan = Scan::new(file, options);
+        let mut guess = Guess::new(options, policy);
+        let (replaced, first_bad_line) = read_records(
+            file,
+            path,
+            &format,
+            options,
+            size,
+            1,
+            progress,
+            |first, rows| {
+                scan.feed_chunk(first, rows, &mut |state, data| {
+                    guess.take(state, data, &mut on_batch)
+                })
+            },
+        )
+        .map_err(caller)?;
+        if replaced > 0 && format.assumed_utf8 {
+            // Not UTF-8 past its first megabytes: detect the encoding over
+            // the whole file and read it again.
+            if guess.handed {
+                on_batch(Output::Restart)?;
+            }
+            whole_check = true;
+            continue;
+        }
+        break (format, scan, guess, replaced, first_bad_line);
+    };
     if replaced > 0 {
         format.notes.insert(
             0,
@@ -167,49 +216,143 @@ pub fn ingest_delimited<E: From<Error>>(
             ),
         );
     }
-    let plan = scan.finish()?;
-
-    // Pass two: convert, redact, hand over.
-    let mut convert = Convert::new(&plan, options, policy);
-    let batch_rows = options.limits.stream_batch_rows.max(1);
-    read_records(
-        file,
-        path,
-        &format,
-        options,
-        size,
-        2,
-        progress,
-        |first, rows| {
-            let data: Vec<(usize, &[Cell])> = (first..)
-                .zip(rows)
-                .filter(|(ordinal, _)| plan.is_data(*ordinal))
-                .map(|(ordinal, cells)| (ordinal, cells.as_slice()))
-                .collect();
-            // Batches of exactly `batch_rows` rows, as a file read whole.
-            let mut rest = &data[..];
-            while !rest.is_empty() {
-                let room = batch_rows.saturating_sub(convert.buffered).max(1);
-                let (now, later) = rest.split_at(room.min(rest.len()));
-                convert.push_rows(now);
-                if convert.buffered >= batch_rows {
-                    for batch in convert.flush(false)? {
-                        on_batch(batch).map_err(Stop::Caller)?;
-                    }
-                }
-                rest = later;
-            }
-            Ok(())
-        },
-    )
-    .map_err(|e| match e {
-        Stop::Ingest(e) => E::from(e),
-        Stop::Caller(e) => e,
-    })?;
+    let plan = scan
+        .finish(&mut |state, data| guess.take(state, data, &mut on_batch))
+        .map_err(caller)?;
+    let columns = plan.column_plans();
+    let convert = match guess
+        .confirmed(&plan, &columns, &mut on_batch)
+        .map_err(caller)?
+    {
+        Some(convert) => convert,
+        None => {
+            // Pass two: convert again with the whole file's types.
+            let reserve = plan.data_rows.min(options.limits.stream_batch_rows.max(1));
+            let mut convert = Convert::new(columns, &plan, reserve, policy);
+            read_records(
+                file,
+                path,
+                &format,
+                options,
+                size,
+                2,
+                progress,
+                |first, rows| {
+                    let data: Vec<(usize, &[Cell])> = (first..)
+                        .zip(rows)
+                        .filter(|(ordinal, _)| plan.is_data(*ordinal))
+                        .map(|(ordinal, cells)| (ordinal, cells.as_slice()))
+                        .collect();
+                    convert
+                        .take(&data, options, None, &mut on_batch)
+                        .map(|_| ())
+                },
+            )
+            .map_err(caller)?;
+            convert
+        }
+    };
+    let mut convert = convert;
     for batch in convert.flush(true)? {
-        on_batch(batch)?;
+        on_batch(Output::Batch(batch))?;
     }
     Ok(convert.report(file, &format, plan)?)
+}
+
+/// Pass one's conversion: data rows are converted as they are found, with
+/// the types the evidence of the first [`crate::Limits::stream_head_rows`]
+/// data rows decides. It is kept when the whole file's evidence decides the
+/// same columns, types and units (the table is then exactly what a second
+/// pass would give); otherwise its batches are void and pass two converts.
+struct Guess<'p> {
+    options: &'p IngestOptions,
+    policy: &'p RedactionPolicy,
+    /// Data rows found before the guess is made.
+    waiting: Vec<(usize, Vec<Cell>)>,
+    convert: Option<Convert<'p>>,
+    /// Batches handed over.
+    handed: bool,
+}
+
+impl<'p> Guess<'p> {
+    fn new(options: &'p IngestOptions, policy: &'p RedactionPolicy) -> Self {
+        Guess {
+            options,
+            policy,
+            waiting: Vec::new(),
+            convert: None,
+            handed: false,
+        }
+    }
+
+    /// Adds data rows to the evidence and converts them (once guessed: the
+    /// guess is made as soon as the first rows it waits for are in).
+    fn take<E>(
+        &mut self,
+        state: &mut Classified,
+        rows: &[(usize, &[Cell])],
+        on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), Stop<E>> {
+        let mut rows = rows;
+        if self.convert.is_none() {
+            let wanted = self.options.limits.stream_head_rows.max(1);
+            let (now, later) = rows.split_at(wanted.saturating_sub(state.observed).min(rows.len()));
+            state.observe(now, None);
+            self.waiting
+                .extend(now.iter().map(|(o, cells)| (*o, cells.to_vec())));
+            if state.observed < wanted {
+                return Ok(());
+            }
+            self.start(state, on_batch)?;
+            rows = later;
+        }
+        if let Some(convert) = &mut self.convert {
+            self.handed |= convert.take(rows, self.options, Some(state), on_batch)?;
+        }
+        Ok(())
+    }
+
+    /// Guesses the columns from the evidence so far and converts the rows
+    /// that waited.
+    fn start<E>(
+        &mut self,
+        state: &Classified,
+        on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), Stop<E>> {
+        let reserve = self.options.limits.stream_batch_rows.max(1);
+        let mut convert = Convert::new(state.column_plans(), state, reserve, self.policy);
+        let waiting = std::mem::take(&mut self.waiting);
+        let rows: Vec<(usize, &[Cell])> = waiting
+            .iter()
+            .map(|(o, cells)| (*o, cells.as_slice()))
+            .collect();
+        self.handed |= convert.take(&rows, self.options, None, on_batch)?;
+        self.convert = Some(convert);
+        Ok(())
+    }
+
+    /// The conversion when the whole file's `columns` are those guessed
+    /// (a file with fewer data rows than the guess waits for is converted
+    /// now); `None`, after voiding what was handed over, when they differ.
+    fn confirmed<E>(
+        mut self,
+        plan: &Classified,
+        columns: &[ColumnPlan],
+        on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
+    ) -> std::result::Result<Option<Convert<'p>>, Stop<E>> {
+        if self.convert.is_none() {
+            self.start(plan, on_batch)?;
+        }
+        match self.convert {
+            Some(convert) if convert.follows(columns) => Ok(Some(convert)),
+            _ => {
+                if self.handed {
+                    on_batch(Output::Restart).map_err(Stop::Caller)?;
+                }
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Why reading stopped: the file, or the caller's batch handler.
@@ -231,8 +374,10 @@ fn io_error(file: &str, e: std::io::Error) -> Error {
     }
 }
 
-/// Decides encoding and delimiter, refusing binary content.
-fn text_format(file: &str, path: &Path) -> Result<TextFormat> {
+/// Decides encoding and delimiter, refusing binary content. A file whose
+/// first megabytes are UTF-8 is taken as UTF-8 (checked as it is decoded)
+/// unless `whole_check` asks for the whole file to be checked first.
+fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat> {
     let io = |e| io_error(file, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     let mut prefix = Vec::new();
@@ -252,12 +397,18 @@ fn text_format(file: &str, path: &Path) -> Result<TextFormat> {
         probe.extend_from_slice(&tail);
     }
     let (notes, tab_hint) = crate::read::text_checks(file, &probe)?;
+    let mut assumed_utf8 = false;
 
     let (encoding, skip) = if let Some((enc, bom)) = Encoding::for_bom(&prefix) {
         (enc, bom as u64)
     } else if let Some(enc) = sniff_utf16(&prefix) {
         (enc, 0)
-    } else if is_utf8(path).map_err(io)? {
+    } else if if whole_check || size <= prefix.len() as u64 {
+        is_utf8(path).map_err(io)?
+    } else {
+        assumed_utf8 = prefix_is_utf8(&prefix);
+        assumed_utf8
+    } {
         (encoding_rs::UTF_8, 0)
     } else {
         let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
@@ -296,7 +447,16 @@ fn text_format(file: &str, path: &Path) -> Result<TextFormat> {
         skip,
         delimiter,
         notes,
+        assumed_utf8,
     })
+}
+
+/// Whether `prefix` is UTF-8, but for a sequence cut off at its end.
+fn prefix_is_utf8(prefix: &[u8]) -> bool {
+    match std::str::from_utf8(prefix) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
 }
 
 /// Whether the whole file is valid UTF-8, read in pieces.
@@ -543,7 +703,11 @@ fn parse_records(
             .saturating_sub(1) as usize;
         let width = (0..record.len())
             .rev()
-            .find(|&i| record.get(i).is_some_and(|f| !f.trim().is_empty()))
+            .find(|&i| {
+                record
+                    .get(i)
+                    .is_some_and(|f| !crate::text::trim(f).is_empty())
+            })
             .map_or(0, |i| i + 1);
         if width > 0 {
             budget.check_cell(SHEET, line0, width - 1, 0)?;
@@ -556,7 +720,7 @@ fn parse_records(
         cells.truncate(width);
         for (c, f) in record.iter().enumerate().take(width) {
             budget.check_cell(SHEET, line0, c, f.len())?;
-            let blank = f.trim().is_empty();
+            let blank = crate::text::trim(f).is_empty();
             let new = || {
                 if blank {
                     Cell::Empty
@@ -635,6 +799,18 @@ struct Classified {
     unit: Option<String>,
 }
 
+/// Data rows in file order with their ordinals: borrowed from the chunk
+/// read, or rows held back as possible notes and confirmed now.
+type DataRows<'r> = Vec<(usize, Cow<'r, [Cell]>)>;
+
+/// What is done with the data rows as pass one finds them (see [`Guess`]).
+type OnData<'f, E> =
+    dyn FnMut(&mut Classified, &[(usize, &[Cell])]) -> std::result::Result<(), Stop<E>> + 'f;
+
+fn borrowed<'d>(data: &'d DataRows) -> Vec<(usize, &'d [Cell])> {
+    data.iter().map(|(o, c)| (*o, c.as_ref())).collect()
+}
+
 impl<'a> Scan<'a> {
     fn new(file: &'a str, options: &IngestOptions) -> Self {
         Scan {
@@ -646,29 +822,26 @@ impl<'a> Scan<'a> {
         }
     }
 
-    fn feed(&mut self, ordinal: usize, cells: &[Cell]) -> Result<()> {
-        if !cells.iter().all(Cell::is_blank) {
-            self.filled_rows += 1;
-        }
-        match &mut self.state {
-            Some(state) => state.feed(ordinal, cells),
-            None => {
-                self.head.push(cells.to_vec());
-                if self.head.len() >= self.head_rows {
-                    self.start()?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Feeds a chunk of rows: row by row until the head is complete, then
-    /// the rest of the chunk at once.
-    fn feed_chunk(&mut self, first: usize, rows: &[Vec<Cell>]) -> Result<()> {
+    /// the rest of the chunk at once. The data rows found go to `on_data`
+    /// in file order.
+    fn feed_chunk<E>(
+        &mut self,
+        first: usize,
+        rows: &[Vec<Cell>],
+        on_data: &mut OnData<'_, E>,
+    ) -> std::result::Result<(), Stop<E>> {
         let mut at = 0;
         while self.state.is_none() && at < rows.len() {
-            self.feed(first + at, &rows[at])?;
+            let cells = &rows[at];
+            if !cells.iter().all(Cell::is_blank) {
+                self.filled_rows += 1;
+            }
+            self.head.push(cells.to_vec());
             at += 1;
+            if self.head.len() >= self.head_rows {
+                self.start(on_data)?;
+            }
         }
         if let Some(state) = &mut self.state {
             let rest = &rows[at..];
@@ -676,13 +849,14 @@ impl<'a> Scan<'a> {
                 .iter()
                 .filter(|r| !r.iter().all(Cell::is_blank))
                 .count();
-            state.feed_chunk(first + at, rest);
+            let data = state.feed_chunk(first + at, rest);
+            on_data(state, &borrowed(&data))?;
         }
         Ok(())
     }
 
     /// Detects the shape in the head and classifies the head's rows.
-    fn start(&mut self) -> Result<()> {
+    fn start<E>(&mut self, on_data: &mut OnData<'_, E>) -> std::result::Result<(), Stop<E>> {
         let sheet = Sheet {
             name: SHEET.into(),
             hidden: false,
@@ -690,7 +864,7 @@ impl<'a> Scan<'a> {
             merges: Vec::new(),
         };
         let Some(shape) = detect(&sheet) else {
-            return Err(self.no_table());
+            return Err(self.no_table().into());
         };
         let width = width_of(&sheet.rows);
         let headers = shape
@@ -721,7 +895,8 @@ impl<'a> Scan<'a> {
             footnotes: Vec::new(),
             footnotes_count: 0,
         };
-        state.feed_chunk(0, &sheet.rows);
+        let data = state.feed_chunk(0, &sheet.rows);
+        on_data(&mut state, &borrowed(&data))?;
         self.state = Some(state);
         Ok(())
     }
@@ -737,15 +912,18 @@ impl<'a> Scan<'a> {
         }
     }
 
-    fn finish(mut self) -> Result<Classified> {
+    fn finish<E>(
+        mut self,
+        on_data: &mut OnData<'_, E>,
+    ) -> std::result::Result<Classified, Stop<E>> {
         if self.state.is_none() {
             if self.filled_rows == 0 {
-                return Err(self.no_table());
+                return Err(self.no_table().into());
             }
-            self.start()?;
+            self.start(on_data)?;
         }
         let Some(mut state) = self.state.take() else {
-            return Err(self.no_table());
+            return Err(self.no_table().into());
         };
         // Trailing one-cell text rows below the data are notes, not records.
         for (ordinal, cells) in std::mem::take(&mut state.pending) {
@@ -755,7 +933,7 @@ impl<'a> Scan<'a> {
         }
         state.footnotes.sort_by_key(|f| f.0);
         if state.data_rows == 0 {
-            return Err(self.no_table());
+            return Err(self.no_table().into());
         }
         let columns = state.headers.len();
         state.widen(columns);
@@ -775,20 +953,9 @@ fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
 }
 
 impl Classified {
-    /// Classifies one row and, when it is data, adds it to the evidence.
-    fn feed(&mut self, ordinal: usize, cells: &[Cell]) {
-        if ordinal < self.shape.first_data {
-            return;
-        }
-        let (class, note) = classify(cells, self.width);
-        if let Some(data) = self.apply(ordinal, cells, class, note) {
-            self.observe(&[data]);
-        }
-    }
-
-    /// [`Classified::feed`] for many rows: rows classified side by side,
-    /// then taken in order, then each column's evidence side by side.
-    fn feed_chunk(&mut self, first: usize, rows: &[Vec<Cell>]) {
+    /// Classifies many rows (side by side) and takes them in order; returns
+    /// the data rows found, in file order, for [`Classified::observe`].
+    fn feed_chunk<'r>(&mut self, first: usize, rows: &'r [Vec<Cell>]) -> DataRows<'r> {
         let skip = self.shape.first_data.saturating_sub(first).min(rows.len());
         let (first, rows) = (first + skip, &rows[skip..]);
         let width = self.width;
@@ -799,27 +966,25 @@ impl Classified {
                 .map(|cells| classify(cells, width))
                 .collect::<Vec<_>>()
         });
-        let mut data: Vec<&[Cell]> = Vec::with_capacity(rows.len());
+        let mut data = Vec::with_capacity(rows.len());
         for ((ordinal, cells), (class, note)) in
             (first..).zip(rows).zip(classes.into_iter().flatten())
         {
-            if let Some(row) = self.apply(ordinal, cells, class, note) {
-                data.push(row);
-            }
+            self.apply(ordinal, cells, class, note, &mut data);
         }
-        self.observe(&data);
+        data
     }
 
-    /// Takes a classified row in order; returns it when it is data whose
-    /// evidence is still to be added (rows held back as possible notes and
-    /// confirmed now are added at once).
+    /// Takes a classified row in order; adds it to `data` when it is data
+    /// (rows held back as possible notes and confirmed now go first).
     fn apply<'r>(
         &mut self,
         ordinal: usize,
         cells: &'r [Cell],
         class: RowClass,
         note: bool,
-    ) -> Option<&'r [Cell]> {
+        data: &mut DataRows<'r>,
+    ) {
         match class {
             RowClass::Blank => {
                 self.blanks += 1;
@@ -844,14 +1009,13 @@ impl Classified {
                 } else {
                     for (o, c) in std::mem::take(&mut self.pending) {
                         self.mark(o);
-                        self.observe(&[&c]);
+                        data.push((o, Cow::Owned(c)));
                     }
                     self.mark(ordinal);
-                    return Some(cells);
+                    data.push((ordinal, Cow::Borrowed(cells)));
                 }
             }
         }
-        None
     }
 
     fn note(&mut self, ordinal: usize, text: String) {
@@ -872,24 +1036,47 @@ impl Classified {
         self.blanks_since_data = 0;
     }
 
-    /// Adds data rows to every column's evidence, the columns side by side
-    /// when there are many rows.
-    fn observe(&mut self, rows: &[&[Cell]]) {
-        let width = rows.iter().map(|r| r.len()).max().unwrap_or(0);
+    /// Adds data rows to every column's evidence and, given a conversion,
+    /// converts them too: each value is parsed once for both. The columns
+    /// are worked on side by side when there are many rows.
+    fn observe(&mut self, rows: &[(usize, &[Cell])], convert: Option<&mut Convert>) {
+        let mut width = rows.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+        width = width.max(self.headers.len());
+        let mut slots: Vec<Option<&mut PlannedColumn>> = Vec::new();
+        if let Some(convert) = convert {
+            convert.buffered += rows.len();
+            for col in convert.columns.iter_mut() {
+                let index = col.index;
+                width = width.max(index + 1);
+                if slots.len() <= index {
+                    slots.resize_with(index + 1, || None);
+                }
+                slots[index] = Some(col);
+            }
+        }
         self.widen(width);
-        let columns: Vec<(usize, (&mut Evidence, &mut bool))> = self
+        slots.resize_with(self.evidence.len(), || None);
+        let columns: Vec<_> = self
             .evidence
             .iter_mut()
             .zip(self.has_data.iter_mut())
+            .zip(slots)
             .enumerate()
             .collect();
-        let work = |(c, (evidence, has_data)): (usize, (&mut Evidence, &mut bool))| {
-            for cells in rows {
+        let work = |(c, ((evidence, has_data), mut col)): (
+            usize,
+            ((&mut Evidence, &mut bool), Option<&mut PlannedColumn>),
+        )| {
+            for (ordinal, cells) in rows {
                 let cell = cells.get(c).unwrap_or(&Cell::Empty);
-                if !cell.is_blank() {
+                if !*has_data && !cell.is_blank() {
                     *has_data = true;
                 }
-                evidence.add(cell);
+                let parsed = evidence.parse(cell);
+                evidence.observe(&parsed);
+                if let Some(col) = col.as_deref_mut() {
+                    col.converter.push_parsed(*ordinal, &parsed, cell);
+                }
             }
         };
         if rows.len() < PARALLEL_MIN_ROWS {
@@ -917,6 +1104,71 @@ impl Classified {
             .get(ordinal / 64)
             .is_some_and(|w| w & (1 << (ordinal % 64)) != 0)
     }
+
+    /// The published columns as the evidence so far decides them.
+    fn column_plans(&self) -> Vec<ColumnPlan> {
+        let mut paths = Vec::new();
+        let mut indices = Vec::new();
+        let ncols = self.evidence.len().max(self.headers.len());
+        for c in 0..ncols {
+            let path = self
+                .shape
+                .columns
+                .iter()
+                .find(|s| s.index == c)
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
+            if !path.is_empty() || self.has_data.get(c).copied().unwrap_or(false) {
+                paths.push(path);
+                indices.push(c);
+            }
+        }
+        let names = unique_names(&paths);
+        indices
+            .into_iter()
+            .zip(paths)
+            .zip(names)
+            .map(|((index, path), name)| {
+                let header = path.last().cloned().unwrap_or_default();
+                let decision = match self.evidence.get(index) {
+                    Some(e) => e.decide(),
+                    None => Evidence::new(&header).decide(),
+                };
+                let unit = column_unit(
+                    decision.kind,
+                    decision.percent(),
+                    path.last().and_then(|h| split_header_unit(h).1),
+                    self.unit.clone(),
+                );
+                ColumnPlan {
+                    index,
+                    name,
+                    path,
+                    unit,
+                    decision,
+                }
+            })
+            .collect()
+    }
+
+    /// Nulls by marker in column `index` (for the report).
+    fn null_markers(&self, index: usize) -> std::collections::BTreeMap<String, usize> {
+        self.evidence
+            .get(index)
+            .map(|e| e.null_markers().clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A published column: where it is in the file, its name, header path,
+/// unit and type.
+#[derive(Debug, Clone, PartialEq)]
+struct ColumnPlan {
+    index: usize,
+    name: String,
+    path: Vec<String>,
+    unit: Option<String>,
+    decision: Decision,
 }
 
 /// One published column of a streamed table.
@@ -943,52 +1195,25 @@ struct Convert<'p> {
 }
 
 impl<'p> Convert<'p> {
-    fn new(plan: &Classified, options: &IngestOptions, policy: &'p RedactionPolicy) -> Self {
-        let batch_rows = plan.data_rows.min(options.limits.stream_batch_rows.max(1));
-        let mut paths = Vec::new();
-        let mut indices = Vec::new();
-        let ncols = plan.evidence.len().max(plan.headers.len());
-        for c in 0..ncols {
-            let path = plan
-                .shape
-                .columns
-                .iter()
-                .find(|s| s.index == c)
-                .map(|s| s.path.clone())
-                .unwrap_or_default();
-            if !path.is_empty() || plan.has_data.get(c).copied().unwrap_or(false) {
-                paths.push(path);
-                indices.push(c);
-            }
-        }
-        let names = unique_names(&paths);
-        let columns = indices
+    /// A conversion to `columns`, with room for `reserve` rows per batch.
+    fn new(
+        columns: Vec<ColumnPlan>,
+        plan: &Classified,
+        reserve: usize,
+        policy: &'p RedactionPolicy,
+    ) -> Self {
+        let columns = columns
             .into_iter()
-            .zip(paths)
-            .zip(names)
-            .map(|((index, path), name)| {
-                let header = path.last().cloned().unwrap_or_default();
-                let evidence = plan
-                    .evidence
-                    .get(index)
-                    .cloned()
-                    .unwrap_or_else(|| Evidence::new(&header));
-                let decision: Decision = evidence.decide();
-                let unit = column_unit(
-                    decision.kind,
-                    decision.percent(),
-                    path.last().and_then(|h| split_header_unit(h).1),
-                    plan.unit.clone(),
-                );
-                let mut converter = Converter::new(decision);
-                converter.reserve(batch_rows);
+            .map(|c| {
+                let mut converter = Converter::new(c.decision);
+                converter.reserve(reserve);
                 PlannedColumn {
-                    index,
-                    name,
-                    path,
-                    unit,
+                    null_markers: plan.null_markers(c.index),
+                    index: c.index,
+                    name: c.name,
+                    path: c.path,
+                    unit: c.unit,
                     converter,
-                    null_markers: evidence.null_markers().clone(),
                     nulls: 0,
                     examples: Vec::new(),
                     sum: 0,
@@ -1002,6 +1227,50 @@ impl<'p> Convert<'p> {
             rows: 0,
             schema: None,
         }
+    }
+
+    /// Whether the columns are converted as `plans` say.
+    fn follows(&self, plans: &[ColumnPlan]) -> bool {
+        self.columns.len() == plans.len()
+            && self.columns.iter().zip(plans).all(|(c, p)| {
+                c.index == p.index
+                    && c.name == p.name
+                    && c.path == p.path
+                    && c.unit == p.unit
+                    && c.converter.decision() == p.decision
+            })
+    }
+
+    /// Converts data rows in batches of exactly [`crate::Limits::stream_batch_rows`]
+    /// rows, as a file read whole, handing over each batch that is ready;
+    /// given the pass-one state, the rows are added to its evidence too.
+    /// Returns whether any batch was handed over.
+    fn take<E>(
+        &mut self,
+        rows: &[(usize, &[Cell])],
+        options: &IngestOptions,
+        mut state: Option<&mut Classified>,
+        on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
+    ) -> std::result::Result<bool, Stop<E>> {
+        let batch_rows = options.limits.stream_batch_rows.max(1);
+        let mut handed = false;
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let room = batch_rows.saturating_sub(self.buffered).max(1);
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            match state.as_deref_mut() {
+                Some(state) => state.observe(now, Some(&mut *self)),
+                None => self.push_rows(now),
+            }
+            if self.buffered >= batch_rows {
+                for batch in self.flush(false)? {
+                    handed = true;
+                    on_batch(Output::Batch(batch)).map_err(Stop::Caller)?;
+                }
+            }
+            rest = later;
+        }
+        Ok(handed)
     }
 
     /// Converts data rows (with their ordinals), the columns side by side
@@ -1091,7 +1360,10 @@ impl<'p> Convert<'p> {
     }
 
     /// The whole report, redaction findings included.
-    fn report(self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
+    fn report(mut self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
+        for col in &mut self.columns {
+            col.null_markers = plan.null_markers(col.index);
+        }
         let mut warnings = read_notes(&format.notes);
         let at = |index: usize| (SHEET.to_string(), index);
         for col in &self.columns {

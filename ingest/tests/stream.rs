@@ -53,26 +53,44 @@ fn streamed_options(head: usize, batch: usize) -> IngestOptions {
 /// Both ways; panics with the file name when they differ.
 /// Streams the file with tiny batches (rows converted one thread) and with
 /// batches of 1 000 (columns converted side by side) and compares each with
-/// the file read whole.
-fn compare(path: &Path, policy: &RedactionPolicy) {
-    for batch in [7, 1000] {
-        compare_with(path, policy, batch);
-    }
+/// the file read whole. Returns whether the file was read again: the types
+/// guessed from the first rows failed (a second pass converted it), or the
+/// batches handed over were voided.
+fn compare(path: &Path, policy: &RedactionPolicy) -> bool {
+    let restarts: Vec<bool> = [7, 1000]
+        .into_iter()
+        .map(|batch| compare_with(path, policy, batch))
+        .collect();
+    restarts.iter().any(|&r| r)
 }
 
-fn compare_with(path: &Path, policy: &RedactionPolicy, batch: usize) {
+fn compare_with(path: &Path, policy: &RedactionPolicy, batch: usize) -> bool {
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let bytes = std::fs::read(path).unwrap();
     let whole = ingest_with_policy(&name, &bytes, &IngestOptions::default(), policy);
     let mut batches: Vec<RecordBatch> = Vec::new();
+    let mut restarted = false;
+    let second_pass = std::sync::atomic::AtomicBool::new(false);
+    let progress = |pass: u8, _: u64, _: u64| {
+        if pass == 2 {
+            second_pass.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    };
     let streamed = stream::ingest_delimited(
         &name,
         path,
         &streamed_options(60, batch),
         policy,
-        None,
-        |b| {
-            batches.push(b);
+        Some(&progress),
+        |output| {
+            match output {
+                stream::Output::Batch(b) => batches.push(b),
+                stream::Output::Restart => {
+                    assert!(!restarted, "{name}: restarted twice");
+                    restarted = true;
+                    batches.clear();
+                }
+            }
             Ok::<_, gongkai_ingest::Error>(())
         },
     );
@@ -116,6 +134,7 @@ fn compare_with(path: &Path, policy: &RedactionPolicy, batch: usize) {
             b.err()
         ),
     }
+    restarted || second_pass.into_inner()
 }
 
 #[test]
@@ -235,9 +254,91 @@ fn awkward_files_stream_to_the_same_table_and_report() {
     cases.push(write(dir.path(), "nul.csv", b"a,b\n1,2\n3,\0\n"));
     cases.push(write(dir.path(), "pdf.csv", b"%PDF-1.7\n..."));
 
-    for c in &cases {
-        compare(c, &RedactionPolicy::default());
+    // Whole numbers for the first rows (the guess), then cents, a unit
+    // note below the data, and codes that only later show leading zeros:
+    // the whole file decides other types and units than the first rows.
+    let mut csv = String::from("项目,金额,代号\n");
+    for i in 0..400 {
+        let amount = if i < 300 {
+            format!("{i}")
+        } else {
+            format!("{i}.25")
+        };
+        let code = if i < 350 {
+            format!("{}", 100 + i)
+        } else {
+            format!("0{i}")
+        };
+        csv.push_str(&format!("项目{i},{amount},{code}\n"));
     }
+    csv.push_str("单位：万元,,\n");
+    let late = write(dir.path(), "late-types.csv", csv.as_bytes());
+
+    let mut restarted = Vec::new();
+    for c in &cases {
+        if compare(c, &RedactionPolicy::default()) {
+            restarted.push(c.file_name().unwrap().to_string_lossy().to_string());
+        }
+    }
+    // The late-wide row of roll.csv adds a column the first rows lacked.
+    assert!(
+        restarted.contains(&"roll.csv".to_string()),
+        "restarted: {restarted:?}"
+    );
+    assert!(
+        !restarted.contains(&"notes.csv".to_string()),
+        "restarted: {restarted:?}"
+    );
+    assert!(
+        compare(&late, &RedactionPolicy::default()),
+        "late types were not noticed"
+    );
+}
+
+#[test]
+fn a_file_that_stops_being_utf8_after_its_first_megabytes_is_read_again() {
+    // GBK whose first 4 MiB are ASCII (so valid UTF-8): taken as UTF-8 at
+    // first, then read again with the encoding detected over the whole file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("code,name,amount\n");
+    let mut i = 0;
+    while text.len() < (4 << 20) + (256 << 10) {
+        text.push_str(&format!("A{i:07},item {i},{i}.50\n"));
+        i += 1;
+    }
+    for k in 0..200 {
+        text.push_str(&format!("B{k:07},城关镇第{k}项,{k}.25\n"));
+    }
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let path = write(dir.path(), "late-gbk.csv", &gbk);
+    assert!(
+        compare(&path, &RedactionPolicy::default()),
+        "the UTF-8 batches were not voided"
+    );
+    let mut restarts = 0;
+    let report = stream::ingest_delimited(
+        "late-gbk.csv",
+        &path,
+        &streamed_options(2000, 65_536),
+        &RedactionPolicy::default(),
+        None,
+        |output| {
+            if matches!(output, stream::Output::Restart) {
+                restarts += 1;
+            }
+            Ok::<_, gongkai_ingest::Error>(())
+        },
+    )
+    .unwrap();
+    assert_eq!(report.encoding.as_deref(), Some("gb18030"));
+    assert!(
+        report
+            .warnings
+            .iter()
+            .all(|w| !w.message.contains("U+FFFD"))
+    );
+    assert_eq!(report.rows, i + 200);
+    assert!(restarts <= 1, "{restarts} restarts");
 }
 
 #[test]
@@ -274,8 +375,11 @@ fn large_files_are_streamed_with_bounded_batches() {
         &options,
         &RedactionPolicy::default(),
         Some(&record),
-        |b| {
-            rows.push(b.num_rows());
+        |output| {
+            match output {
+                stream::Output::Batch(b) => rows.push(b.num_rows()),
+                stream::Output::Restart => panic!("the first rows' types hold for the whole file"),
+            }
             Ok::<_, gongkai_ingest::Error>(())
         },
     )
@@ -292,9 +396,11 @@ fn large_files_are_streamed_with_bounded_batches() {
     );
     assert!(report.privacy.iter().any(|f| f.kind.name() == "cn_mobile"));
     let progress = progress.get_mut().unwrap();
+    // One pass: the types guessed from the first rows held.
+    assert!(progress.iter().all(|p| p.0 == 1), "{progress:?}");
     assert_eq!(
         progress.last(),
-        Some(&(2, csv.len() as u64, csv.len() as u64))
+        Some(&(1, csv.len() as u64, csv.len() as u64))
     );
     // Many rows per chunk: classified, typed and converted side by side,
     // still the same table and report as the file read whole.

@@ -597,12 +597,12 @@ async fn user(command: UserCommand) -> anyhow::Result<()> {
 
 /// Runs the upload pipeline over a local file (streamed when it is large
 /// delimited text) with a progress bar on large files; hands each redacted
-/// batch to `on_batch` and returns the report.
+/// batch (or a restart) to `on_batch` and returns the report.
 fn run_ingest(
     file: &std::path::Path,
     sheet: Option<String>,
     category: &str,
-    on_batch: impl FnMut(arrow::record_batch::RecordBatch) -> anyhow::Result<()>,
+    on_batch: impl FnMut(gongkai_ingest::stream::Output) -> anyhow::Result<()>,
 ) -> anyhow::Result<gongkai_ingest::Report> {
     let category = gongkai_ingest::privacy::Category::from_name(category).ok_or_else(|| {
         anyhow::anyhow!(
@@ -625,9 +625,9 @@ fn run_ingest(
     bar.set_message("reading");
     let progress = |pass: u8, done: u64, _total: u64| {
         let msg = if pass == 1 {
-            "pass 1/2: shape and types"
+            "读取、定型、转换 reading, typing, converting"
         } else {
-            "pass 2/2: converting"
+            "类型有变，再次转换 types changed after the first rows: converting again"
         };
         if bar.message() != msg {
             bar.set_message(msg);
@@ -757,9 +757,12 @@ fn convert(
         std::fs::File::create(out).with_context(|| format!("writing {}", out.display()))?;
     let mut sink = gongkai_ingest::parquet_out::ParquetSink::new(output);
     let mut columns = 0usize;
-    let report = run_ingest(file, sheet, category, |batch| {
-        columns = batch.num_columns();
-        Ok(sink.write(batch)?)
+    let report = run_ingest(file, sheet, category, |output| match output {
+        gongkai_ingest::stream::Output::Batch(batch) => {
+            columns = batch.num_columns();
+            Ok(sink.write(batch)?)
+        }
+        gongkai_ingest::stream::Output::Restart => Ok(sink.restart()?),
     })?;
     let rows = sink.finish()?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);

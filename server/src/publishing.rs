@@ -238,9 +238,16 @@ fn ingest_to_parquet(
         options,
         policy,
         None,
-        |batch| -> Result<(), ApiError> {
-            let batch = crate::columns::apply_to_batch(batch, edits, sink.rows())?;
-            sink.write(batch).map_err(ApiError::internal)
+        |output| -> Result<(), ApiError> {
+            match output {
+                gongkai_ingest::stream::Output::Batch(batch) => {
+                    let batch = crate::columns::apply_to_batch(batch, edits, sink.rows())?;
+                    sink.write(batch).map_err(ApiError::internal)
+                }
+                gongkai_ingest::stream::Output::Restart => {
+                    sink.restart().map_err(ApiError::internal)
+                }
+            }
         },
     )?;
     drop(raw);
