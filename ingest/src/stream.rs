@@ -69,7 +69,9 @@ const MAX_PLAN_ROWS: usize = 262_144;
 
 const SHEET: &str = "Sheet1";
 
-/// Progress of a long ingest: `(pass, bytes read, file size)`, pass 1 or 2.
+/// Progress of a long ingest: `(pass, bytes read, file size)`. Pass 1 reads,
+/// types and converts (it starts again from 0 when a file taken as UTF-8 is
+/// not); pass 2 converts again when the first rows' types did not hold.
 pub type Progress<'a> = &'a (dyn Fn(u8, u64, u64) + Sync);
 
 /// Ingests the file at `path` as an upload does (read, shape, types,
