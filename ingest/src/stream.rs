@@ -405,12 +405,8 @@ fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat>
         (enc, bom as u64)
     } else if let Some(enc) = sniff_utf16(&prefix) {
         (enc, 0)
-    } else if if whole_check || size <= prefix.len() as u64 {
-        is_utf8(path).map_err(io)?
-    } else {
-        assumed_utf8 = prefix_is_utf8(&prefix);
-        assumed_utf8
-    } {
+    } else if let Some(assumed) = utf8(path, &prefix, size, whole_check).map_err(io)? {
+        assumed_utf8 = assumed;
         (encoding_rs::UTF_8, 0)
     } else {
         let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
@@ -453,12 +449,18 @@ fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat>
     })
 }
 
-/// Whether `prefix` is UTF-8, but for a sequence cut off at its end.
-fn prefix_is_utf8(prefix: &[u8]) -> bool {
-    match std::str::from_utf8(prefix) {
+/// Whether the file is UTF-8: `Some(false)` when checked over the whole
+/// file (asked for, or the `prefix` is all of it), `Some(true)` when only
+/// its first bytes (`prefix`, but for a sequence cut off at its end) were.
+fn utf8(path: &Path, prefix: &[u8], size: u64, whole_check: bool) -> std::io::Result<Option<bool>> {
+    if whole_check || size <= prefix.len() as u64 {
+        return Ok(is_utf8(path)?.then_some(false));
+    }
+    let valid = match std::str::from_utf8(prefix) {
         Ok(_) => true,
         Err(e) => e.error_len().is_none(),
-    }
+    };
+    Ok(valid.then_some(true))
 }
 
 /// Whether the whole file is valid UTF-8, read in pieces.
@@ -1048,7 +1050,7 @@ impl Classified {
         if let Some(convert) = convert {
             convert.buffered += rows.len();
             for col in convert.columns.iter_mut() {
-                let index = col.index;
+                let index = col.column.index;
                 width = width.max(index + 1);
                 if slots.len() <= index {
                     slots.resize_with(index + 1, || None);
@@ -1175,10 +1177,7 @@ struct ColumnPlan {
 
 /// One published column of a streamed table.
 struct PlannedColumn {
-    index: usize,
-    name: String,
-    path: Vec<String>,
-    unit: Option<String>,
+    column: ColumnPlan,
     converter: Converter,
     null_markers: std::collections::BTreeMap<String, usize>,
     nulls: usize,
@@ -1211,10 +1210,7 @@ impl<'p> Convert<'p> {
                 converter.reserve(reserve);
                 PlannedColumn {
                     null_markers: plan.null_markers(c.index),
-                    index: c.index,
-                    name: c.name,
-                    path: c.path,
-                    unit: c.unit,
+                    column: c,
                     converter,
                     nulls: 0,
                     examples: Vec::new(),
@@ -1234,13 +1230,7 @@ impl<'p> Convert<'p> {
     /// Whether the columns are converted as `plans` say.
     fn follows(&self, plans: &[ColumnPlan]) -> bool {
         self.columns.len() == plans.len()
-            && self.columns.iter().zip(plans).all(|(c, p)| {
-                c.index == p.index
-                    && c.name == p.name
-                    && c.path == p.path
-                    && c.unit == p.unit
-                    && c.converter.decision() == p.decision
-            })
+            && self.columns.iter().zip(plans).all(|(c, p)| c.column == *p)
     }
 
     /// Converts data rows in batches of exactly [`crate::Limits::stream_batch_rows`]
@@ -1280,8 +1270,10 @@ impl<'p> Convert<'p> {
     fn push_rows(&mut self, rows: &[(usize, &[Cell])]) {
         let work = |col: &mut PlannedColumn| {
             for (ordinal, cells) in rows {
-                col.converter
-                    .push(*ordinal, cells.get(col.index).unwrap_or(&Cell::Empty));
+                col.converter.push(
+                    *ordinal,
+                    cells.get(col.column.index).unwrap_or(&Cell::Empty),
+                );
             }
         };
         if rows.len() < PARALLEL_MIN_ROWS {
@@ -1303,7 +1295,13 @@ impl<'p> Convert<'p> {
                 if matches!(kind, Kind::Integer | Kind::Decimal { .. }) {
                     col.sum = col.sum.saturating_add(sum_of(&values, kind));
                 }
-                let result = to_arrow(&col.name, &col.path, col.unit.as_deref(), kind, values);
+                let result = to_arrow(
+                    &col.column.name,
+                    &col.column.path,
+                    col.column.unit.as_deref(),
+                    kind,
+                    values,
+                );
                 if let Ok((_, array)) = &result {
                     col.nulls += array.null_count();
                     add_examples(&mut col.examples, array);
@@ -1338,15 +1336,15 @@ impl<'p> Convert<'p> {
                 let data_type = self
                     .schema
                     .as_ref()
-                    .and_then(|s| s.field_with_name(&col.name).ok())
+                    .and_then(|s| s.field_with_name(&col.column.name).ok())
                     .map(|f| f.data_type().to_string())
                     .unwrap_or_default();
                 crate::ColumnReport {
-                    name: col.name.clone(),
-                    path: col.path.clone(),
+                    name: col.column.name.clone(),
+                    path: col.column.path.clone(),
                     data_type,
                     kind: kind.name().to_string(),
-                    unit: col.unit.clone(),
+                    unit: col.column.unit.clone(),
                     pii: None,
                     nulls: col.nulls,
                     null_markers: col.null_markers.clone(),
@@ -1364,7 +1362,7 @@ impl<'p> Convert<'p> {
     /// The whole report, redaction findings included.
     fn report(mut self, file: &str, format: &TextFormat, plan: Classified) -> Result<Report> {
         for col in &mut self.columns {
-            col.null_markers = plan.null_markers(col.index);
+            col.null_markers = plan.null_markers(col.column.index);
         }
         let mut warnings = read_notes(&format.notes);
         let at = |index: usize| (SHEET.to_string(), index);
@@ -1377,9 +1375,9 @@ impl<'p> Convert<'p> {
                     destroyed: &c.destroyed,
                     destroyed_total: c.destroyed_total,
                 },
-                &col.name,
-                &col.path,
-                Some(col.index),
+                &col.column.name,
+                &col.column.path,
+                Some(col.column.index),
                 &at,
                 &mut warnings,
             );
@@ -1401,8 +1399,8 @@ impl<'p> Convert<'p> {
                     })
                     .filter_map(|c| {
                         totals_column(
-                            &c.name,
-                            cells.get(c.index).unwrap_or(&Cell::Empty),
+                            &c.column.name,
+                            cells.get(c.column.index).unwrap_or(&Cell::Empty),
                             sum_value(c.sum, c.converter.decision().kind),
                         )
                     })
