@@ -6,6 +6,11 @@ use gongkai_server::Application;
 use gongkai_server::settings::{Overrides, Settings};
 use std::path::PathBuf;
 
+/// mimalloc: ingest and queries allocate many small strings, which it
+/// hands out and takes back far faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gongkai",
