@@ -93,6 +93,9 @@ pub(crate) fn cannot_start_space(b: u8) -> bool {
 /// ASCII and the CJK unified ideographs U+4E00–U+9FFF (lead byte E4 with a
 /// second byte from B8, or E5–E9).
 pub(crate) fn all_nfkc_stable(s: &str) -> bool {
+    if s.is_ascii() {
+        return true; // checked a word at a time
+    }
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -226,7 +229,15 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
 pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
     let compact_len = compacted.len();
     let mut s: &str = compacted;
-    if !s.bytes().any(|b| b.is_ascii_digit()) {
+    // A number starts with a digit, a sign or a point, or with one of the
+    // currency prefixes below; and it has a digit.
+    let starts_well = s.as_bytes().first().is_some_and(|b| {
+        matches!(
+            b,
+            b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF | 0xE4
+        )
+    });
+    if !starts_well || !s.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
     for prefix in ["¥", "￥", "RMB", "人民币"] {
@@ -265,10 +276,13 @@ pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
     if int_part.len() + frac_part.len() > 36 {
         return None;
     }
-    let mut mantissa: i128 = 0;
-    for b in int_part.bytes().chain(frac_part.bytes()) {
-        mantissa = mantissa * 10 + i128::from(b - b'0');
-    }
+    let all = int_part.bytes().chain(frac_part.bytes());
+    let mut mantissa: i128 = if int_part.len() + frac_part.len() <= 18 {
+        // Fits u64: cheaper than 128-bit steps.
+        i128::from(all.fold(0u64, |m, b| m * 10 + u64::from(b - b'0')))
+    } else {
+        all.fold(0i128, |m, b| m * 10 + i128::from(b - b'0'))
+    };
     let mut scale = u8::try_from(frac_part.len()).ok()?;
     if percent {
         scale = scale.checked_add(2)?;
@@ -356,18 +370,20 @@ pub(crate) fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateT
         return plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
     }
     // A date starts with its four-digit year and has separators after it.
+    if !s
+        .as_bytes()
+        .first()
+        .is_some_and(|b| b.is_ascii_digit() || *b == b'+')
+    {
+        return None;
+    }
     let ascii = s.is_ascii();
     let separated = if ascii {
         s.bytes().any(|b| matches!(b, b'/' | b'.' | b'-'))
     } else {
         s.contains(['年', '月', '/', '.', '-'])
     };
-    if !s
-        .as_bytes()
-        .first()
-        .is_some_and(|b| b.is_ascii_digit() || *b == b'+')
-        || !separated
-    {
+    if !separated {
         return None;
     }
     // 年 and 月 separate like `-`, `/` and `.`; 日 and 号 are dropped (copied
@@ -428,6 +444,13 @@ pub fn format_excel_number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         return format!("{}", v as i64);
     }
+    // The shortest text that reads back as `v`: when it has at most 15
+    // significant digits it is also `v` rounded to 15 digits (`v` lies within
+    // half an ulp of it, far less than half a unit in the 15th digit).
+    let shortest = format!("{v}");
+    if significant_digits(&shortest) <= 15 {
+        return shortest;
+    }
     let s = format!("{:.*e}", 14, v);
     match s.parse::<f64>() {
         Ok(rounded) => {
@@ -436,6 +459,21 @@ pub fn format_excel_number(v: f64) -> String {
         }
         Err(_) => s,
     }
+}
+
+/// Significant digits of a plain decimal (`-0.00120` → 2, `1200` → 2).
+fn significant_digits(plain: &str) -> usize {
+    let (mut seen, mut count, mut zeros) = (false, 0, 0);
+    for b in plain.bytes().filter(u8::is_ascii_digit) {
+        if b == b'0' {
+            zeros += 1;
+        } else {
+            count += if seen { zeros + 1 } else { 1 };
+            seen = true;
+            zeros = 0;
+        }
+    }
+    count
 }
 
 /// Splits a unit out of a header: `罚款金额(万元)` → `("罚款金额", Some("万元"))`.
@@ -695,5 +733,27 @@ mod tests {
         assert_eq!(format_excel_number(0.1 + 0.2), "0.3");
         assert_eq!(format_excel_number(1234.0), "1234");
         assert_eq!(format_excel_number(53.3), "53.3");
+        assert_eq!(format_excel_number(-0.00120), "-0.0012");
+        assert_eq!(format_excel_number(1.0 / 3.0), "0.333333333333333");
+        assert_eq!(format_excel_number(1e20), "100000000000000000000");
+        // The shortest-text fast path agrees with rounding to 15 digits.
+        let by_rounding = |v: f64| {
+            let s = format!("{:.*e}", 14, v);
+            s.parse::<f64>().map_or(s, |r| format!("{r}"))
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = match i % 3 {
+                0 => f64::from_bits(x),
+                1 => (x % 10_000_000_000) as f64 / 10f64.powi((x % 12) as i32),
+                _ => (x % 1_000_000) as f64 * 0.01 + (x % 7) as f64 * 0.1,
+            };
+            if v.is_finite() && !(v.fract() == 0.0 && v.abs() < 1e15) {
+                assert_eq!(format_excel_number(v), by_rounding(v), "{v:e}");
+            }
+        }
     }
 }
