@@ -10,8 +10,7 @@ use crate::text::{normalize, split_header_unit};
 use crate::typing::{Kind, Misfit, TypedColumn, Values, type_column};
 use crate::{Error, IngestOptions, Result};
 use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, StringArray,
-    TimestampMillisecondArray,
+    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Int64Array, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -380,7 +379,7 @@ pub(crate) fn to_arrow(
             Arc::new(TimestampMillisecondArray::from(v)),
         ),
         (Values::Bool(v), _) => (DataType::Boolean, Arc::new(BooleanArray::from(v))),
-        (Values::Text(v), _) => (DataType::Utf8, Arc::new(StringArray::from(v))),
+        (Values::Text(v), _) => (DataType::Utf8, Arc::new(v.into_array()?)),
     };
     let mut metadata = HashMap::new();
     metadata.insert(

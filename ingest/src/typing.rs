@@ -63,7 +63,91 @@ pub enum Values {
     /// Booleans.
     Bool(Vec<Option<bool>>),
     /// Text.
-    Text(Vec<Option<String>>),
+    Text(TextValues),
+}
+
+/// Text values end to end in one buffer, as Arrow holds them: no string is
+/// allocated per value.
+#[derive(Debug, Clone, Default)]
+pub struct TextValues {
+    data: String,
+    /// Where each value ends in `data`.
+    ends: Vec<usize>,
+    /// Whether each value is there (not null).
+    valid: Vec<bool>,
+}
+
+impl TextValues {
+    /// Room for `n` values.
+    pub fn with_capacity(n: usize) -> Self {
+        TextValues {
+            data: String::new(),
+            ends: Vec::with_capacity(n),
+            valid: Vec::with_capacity(n),
+        }
+    }
+
+    /// Makes room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        self.ends.reserve(n);
+        self.valid.reserve(n);
+    }
+
+    /// Adds a value (`None`: null).
+    pub fn push(&mut self, value: Option<&str>) {
+        if let Some(v) = value {
+            self.data.push_str(v);
+        }
+        self.ends.push(self.data.len());
+        self.valid.push(value.is_some());
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th value.
+    pub fn get(&self, i: usize) -> Option<&str> {
+        if !*self.valid.get(i)? {
+            return None;
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.data.get(start..self.ends[i])
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// The values as an Arrow array; an error when they hold more text than
+    /// one Arrow string array can (2 GiB).
+    pub fn into_array(
+        self,
+    ) -> std::result::Result<arrow::array::StringArray, arrow::error::ArrowError> {
+        use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
+        let too_long = || {
+            arrow::error::ArrowError::InvalidArgumentError(format!(
+                "a column holds {} bytes of text in one batch, more than 2 GiB",
+                self.data.len()
+            ))
+        };
+        let mut offsets = Vec::with_capacity(self.ends.len() + 1);
+        offsets.push(0i32);
+        for &end in &self.ends {
+            offsets.push(i32::try_from(end).map_err(|_| too_long())?);
+        }
+        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+        let nulls = NullBuffer::from(self.valid);
+        let nulls = (nulls.null_count() > 0).then_some(nulls);
+        arrow::array::StringArray::try_new(offsets, Buffer::from(self.data.into_bytes()), nulls)
+    }
 }
 
 /// A value that does not fit its column's type, by position in the column.
@@ -631,6 +715,7 @@ impl Converter {
                 }
             }
             Kind::Code | Kind::Text => {
+                let owned;
                 let v = match p {
                     Parsed::Null(_) => None,
                     Parsed::Destroyed(s) => {
@@ -644,10 +729,12 @@ impl Converter {
                         }
                         None
                     }
-                    Parsed::Num(_, s) if d.kind == Kind::Code || d.identifiers => {
-                        Some(s.to_string())
+                    // Codes and identifiers keep their digits as written.
+                    Parsed::Num(_, s) | Parsed::Text(s) => Some(&**s),
+                    other => {
+                        owned = display(other, cell);
+                        Some(owned.as_str())
                     }
-                    other => Some(display(other, cell)),
                 };
                 if let Values::Text(out) = &mut self.values {
                     out.push(v);
@@ -681,7 +768,7 @@ fn empty_values(kind: Kind, n: usize) -> Values {
         Kind::Date => Values::Date(Vec::with_capacity(n)),
         Kind::Timestamp => Values::Timestamp(Vec::with_capacity(n)),
         Kind::Boolean => Values::Bool(Vec::with_capacity(n)),
-        Kind::Code | Kind::Text => Values::Text(Vec::with_capacity(n)),
+        Kind::Code | Kind::Text => Values::Text(TextValues::with_capacity(n)),
     }
 }
 
@@ -794,7 +881,7 @@ mod tests {
         let Values::Text(v) = phones.values else {
             panic!()
         };
-        assert_eq!(v[1].as_deref(), Some("13912345678"));
+        assert_eq!(v.get(1), Some("13912345678"));
     }
 
     #[test]
@@ -850,7 +937,7 @@ mod tests {
         assert_eq!(c.kind, Kind::Text);
         assert_eq!(c.destroyed.len(), 2);
         let Values::Text(v) = c.values else { panic!() };
-        assert!(v.iter().all(Option::is_none));
+        assert!(v.iter().all(|v| v.is_none()));
         let c = kind_of("身份证号", &["4.10102E+17"]);
         assert_eq!(c.destroyed.len(), 1);
     }
