@@ -2,7 +2,7 @@
 //! columns, field metadata kept.
 
 use crate::Result;
-use arrow::datatypes::{DataType, Schema};
+use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -23,19 +23,22 @@ fn builder() -> WriterPropertiesBuilder {
         .set_created_by("gongkai".to_string())
 }
 
-/// Writer settings for a file of `schema`. Text columns get a bloom filter,
-/// so a lookup such as `project_code = 'ZB2023-00000001'` skips the row
-/// groups without the value (min/max statistics cannot unless the column is
-/// sorted). Each filter is sized for a whole row group and folded down to
-/// the values it holds when the row group is written, so a small table or a
-/// column of few distinct values gets a small one.
-pub fn writer_properties(schema: &Schema) -> WriterProperties {
+/// Writer settings for a file whose first batch is `first`. Text columns
+/// of mostly distinct values (codes, names) get a bloom filter, so a lookup
+/// such as `project_code = 'ZB2023-00000001'` skips the row groups without
+/// the value (min/max statistics cannot unless the column is sorted). Each
+/// filter is sized for a whole row group and folded down to the values it
+/// holds when the row group is written. Columns of a few repeated values
+/// (towns, procurement methods) get none: every row group holds them all,
+/// so a filter would cost a hash per value and skip nothing.
+pub fn writer_properties(first: &RecordBatch) -> WriterProperties {
     let mut b = builder();
-    for field in schema.fields() {
-        if matches!(
+    for (field, column) in first.schema().fields().iter().zip(first.columns()) {
+        let text = matches!(
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ) {
+        );
+        if text && !repeats_few_values(column) {
             let path = ColumnPath::from(field.name().as_str());
             b = b
                 .set_column_bloom_filter_enabled(path.clone(), true)
@@ -45,13 +48,30 @@ pub fn writer_properties(schema: &Schema) -> WriterProperties {
     b.build()
 }
 
+/// Values of a column looked at to tell whether it repeats a few values.
+const CARDINALITY_SAMPLE: usize = 4096;
+
+/// Whether the first values of a text column are a few values repeated
+/// (fewer distinct values than a sixteenth of those looked at).
+fn repeats_few_values(column: &arrow::array::ArrayRef) -> bool {
+    let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
+        return false;
+    };
+    let values: Vec<&str> = strings.iter().flatten().take(CARDINALITY_SAMPLE).collect();
+    if values.len() < 256 {
+        return false;
+    }
+    let distinct: std::collections::HashSet<&str> = values.iter().copied().collect();
+    distinct.len() * 16 < values.len()
+}
+
 /// Writes batches as one Parquet file in memory.
 pub fn to_parquet(batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
     let mut buf = Vec::new();
-    let properties = writer_properties(&first.schema());
+    let properties = writer_properties(first);
     let mut writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(properties))?;
     for batch in batches {
         writer.write(batch)?;
@@ -102,7 +122,7 @@ impl ParquetSink {
             && let SinkState::Waiting(file) = std::mem::replace(&mut self.state, SinkState::Stopped)
         {
             let again = file.try_clone().map_err(io_error)?;
-            let properties = writer_properties(&batch.schema());
+            let properties = writer_properties(&batch);
             let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
             let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
             let abandon = Arc::new(AtomicBool::new(false));
@@ -201,6 +221,7 @@ fn sink_error(what: &str) -> crate::Error {
 mod tests {
     use super::*;
     use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::Schema;
     use parquet::file::properties::ReaderProperties;
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::file::serialized_reader::ReadOptionsBuilder;
@@ -263,15 +284,20 @@ mod tests {
     #[test]
     fn text_columns_carry_bloom_filters() {
         let codes: Vec<String> = (0..1000).map(|i| format!("ZB2023-{i:08}")).collect();
+        let towns: Vec<&str> = (0..1000)
+            .map(|i| ["城关镇", "石墙镇", "大束镇"][i % 3])
+            .collect();
         let schema = Arc::new(Schema::new(vec![
             arrow::datatypes::Field::new("code", DataType::Utf8, false),
             arrow::datatypes::Field::new("n", DataType::Int64, false),
+            arrow::datatypes::Field::new("town", DataType::Utf8, false),
         ]));
         let batch = RecordBatch::try_new(
             schema,
             vec![
                 Arc::new(StringArray::from(codes.clone())),
                 Arc::new(Int64Array::from_iter_values(0..1000)),
+                Arc::new(StringArray::from(towns)),
             ],
         )
         .unwrap();
@@ -300,6 +326,10 @@ mod tests {
         assert!(
             group.get_column_bloom_filter(1).is_none(),
             "numbers have none"
+        );
+        assert!(
+            group.get_column_bloom_filter(2).is_none(),
+            "three towns repeated need none"
         );
         // Folded down to the 1 000 values it holds, not sized for a row group.
         let file_size = reader
