@@ -4,6 +4,7 @@ mod container;
 pub(crate) mod delimited;
 mod ole;
 mod workbook;
+mod xlsx_pieces;
 
 use crate::{Error, IngestOptions, Limits, Result};
 use chrono::NaiveDateTime;

@@ -82,9 +82,21 @@ fn read_checked(
     let mut sheets = Vec::new();
     let mut notes = Vec::new();
     let mut first_failure: Option<Error> = None;
-    for (name, hidden) in metadata {
+    // Large worksheets are read in pieces side by side where they can be.
+    let pieces = match &wb {
+        Sheets::Xlsx(_) => super::xlsx_pieces::Pieces::new(bytes),
+        _ => None,
+    };
+    for (index, (name, hidden)) in metadata.into_iter().enumerate() {
         let mut grid = Grid::new(&name);
+        let in_pieces = pieces.as_ref().and_then(|p| p.cells(index, &name));
         let read = match &mut wb {
+            Sheets::Xlsx(_) if in_pieces.is_some() => {
+                for (r, col, cell) in in_pieces.into_iter().flatten() {
+                    grid.put(&mut budget, r as usize, col as usize, cell)?;
+                }
+                Ok(())
+            }
             Sheets::Xlsx(x) => match x.worksheet_cells_reader(&name) {
                 Ok(mut cells) => loop {
                     match cells.next_cell() {
@@ -266,7 +278,7 @@ fn convert(d: &Data) -> Cell {
     }
 }
 
-fn convert_ref(d: &DataRef) -> Cell {
+pub(super) fn convert_ref(d: &DataRef) -> Cell {
     match d {
         DataRef::Empty => Cell::Empty,
         DataRef::String(s) if s.trim().is_empty() => Cell::Empty,
