@@ -82,9 +82,13 @@ fn read_checked(
     let mut sheets = Vec::new();
     let mut notes = Vec::new();
     let mut first_failure: Option<Error> = None;
-    // Large worksheets are read in pieces side by side where they can be.
+    // Large worksheets are read in pieces side by side where they can be
+    // (each piece holds its own copy of the shared strings: not when they
+    // are large).
     let pieces = match &wb {
-        Sheets::Xlsx(_) => super::xlsx_pieces::Pieces::new(bytes),
+        Sheets::Xlsx(_) if held <= super::xlsx_pieces::MAX_SHARED_STRINGS_BYTES => {
+            super::xlsx_pieces::Pieces::new(bytes)
+        }
         _ => None,
     };
     for (index, (name, hidden)) in metadata.into_iter().enumerate() {

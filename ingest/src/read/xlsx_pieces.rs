@@ -23,6 +23,10 @@ const MIN_PIECES_BYTES: u64 = 2 << 20;
 /// pieces hold their cells before the limits are applied to them).
 const MAX_PIECES_BYTES: u64 = 64 << 20;
 
+/// Workbooks whose shared strings take more memory than this are read whole:
+/// every piece holds a copy of them.
+pub(super) const MAX_SHARED_STRINGS_BYTES: usize = 32 << 20;
+
 /// A cell read from a piece: row, column and value.
 pub(super) type PlacedCell = (u32, u32, Cell);
 
@@ -167,9 +171,13 @@ fn workbook_with(bytes: &[u8], path: &str, dir: &str, body: &[&[u8]]) -> Option<
 
 /// A piece's non-blank cells as calamine reads them; `None` on any error.
 fn read_cells(archive: Vec<u8>, name: &str) -> Option<Vec<PlacedCell>> {
+    // A cell takes at least 15 bytes of XML (`<c><v>1</v></c>`): room for
+    // them all at once (pages are touched only as cells arrive), so the
+    // cells are never copied to a larger buffer.
+    let most = archive.len() / 15;
     let mut wb = Xlsx::new(Cursor::new(archive)).ok()?;
     let mut reader = wb.worksheet_cells_reader(name).ok()?;
-    let mut cells = Vec::new();
+    let mut cells = Vec::with_capacity(most);
     while let Some(c) = reader.next_cell().ok()? {
         let cell = super::workbook::convert_ref(c.get_value());
         if !cell.is_blank() {
