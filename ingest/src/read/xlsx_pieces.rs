@@ -62,7 +62,7 @@ impl<'a> Pieces<'a> {
             4 << 20,
         )?);
         let xml = part(&mut zip, &workbook, 16 << 20)?;
-        let paths = tags(&xml, b"<sheet ")
+        let paths = tags(&xml, b"<sheet")
             .map(|tag| {
                 let id = attribute(tag, b"r:id")?;
                 let rel = rels.iter().find(|r| r.id == id)?;
@@ -196,7 +196,7 @@ struct Relationship {
 }
 
 fn relationships(xml: &[u8]) -> Vec<Relationship> {
-    tags(xml, b"<Relationship ")
+    tags(xml, b"<Relationship")
         .filter_map(|tag| {
             Some(Relationship {
                 id: attribute(tag, b"Id")?,
@@ -218,9 +218,14 @@ fn part(zip: &mut ZipArchive<Cursor<&[u8]>>, name: &str, limit: u64) -> Option<V
     Some(out)
 }
 
-/// The start tags beginning with `start` (`<sheet `), up to their `>`.
+/// The start tags of elements named `start` (`<sheet`), up to their `>`.
 fn tags<'x>(xml: &'x [u8], start: &'x [u8]) -> impl Iterator<Item = &'x [u8]> + 'x {
     memchr::memmem::find_iter(xml, start).filter_map(move |i| {
+        // `<sheet name=…`, not `<sheets>`.
+        let next = *xml.get(i + start.len())?;
+        if !next.is_ascii_whitespace() {
+            return None;
+        }
         let end = memchr::memchr(b'>', &xml[i..])?;
         Some(&xml[i..i + end])
     })
@@ -388,6 +393,8 @@ mod tests {
             attribute(br#"<sheet name="A&amp;B" r:id="rId3""#, b"name").as_deref(),
             Some("A&B")
         );
+        let wb = b"<sheets><sheet\n name=\"a\" r:id=\"rId1\"/><sheet name=\"b\" r:id=\"rId2\"/></sheets>";
+        assert_eq!(tags(wb, b"<sheet").count(), 2);
         assert_eq!(
             attribute(br#"<sheet xr:id="x" r:id="rId3""#, b"r:id").as_deref(),
             Some("rId3")
