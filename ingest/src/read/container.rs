@@ -3,8 +3,9 @@
 //! calamine trusts the archive: it inflates whatever an entry holds, keeps the
 //! whole shared-string table in memory, and (for ODS) expands repeated rows and
 //! columns into dense cells. A file of a few megabytes can therefore ask for
-//! gigabytes. This module reads the archive once, without keeping what it
-//! inflates, and refuses:
+//! gigabytes. This module reads the archive once, keeping of what it inflates
+//! only the XML of worksheets large enough to be read in pieces
+//! ([`super::xlsx_pieces`]), and refuses:
 //! - more entries than [`Limits::max_archive_entries`];
 //! - a total uncompressed size over [`Limits::max_unzipped_bytes`], first as
 //!   declared in the central directory, then as actually inflated (an entry
@@ -35,7 +36,7 @@ pub enum ZipKind {
 }
 
 /// What the check found.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Checked {
     /// Which workbook the archive holds.
     pub kind: ZipKind,
@@ -45,6 +46,9 @@ pub struct Checked {
     /// Some worksheet of an XLSX archive mentions `mergeCell`; when none
     /// does, no sheet has merged cells and they need not be looked up.
     pub merges: bool,
+    /// The inflated XML of the worksheets worth reading in pieces, by entry
+    /// name ([`super::xlsx_pieces::worth_cutting`]).
+    pub worksheets: Vec<(String, Vec<u8>)>,
 }
 
 /// What a worksheet with merged cells holds (`<mergeCells>`, `<x:mergeCell`).
@@ -117,8 +121,11 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
         });
     };
 
-    // Then inflate every entry for real, counting, without keeping the data.
+    // Then inflate every entry for real, counting, keeping only large
+    // worksheets' XML.
     let mut total: u64 = 0;
+    let mut worksheets = Vec::new();
+    let mut kept: u64 = 0;
     let mut shared_strings_bytes: u64 = 0;
     let mut merges = false;
     let mut buf = vec![0u8; 64 << 10];
@@ -136,6 +143,8 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
         let mut strings = SiCounter::default();
         let worksheet =
             kind == ZipKind::Xlsx && xml && name.to_ascii_lowercase().starts_with("xl/worksheets/");
+        let mut keep = (worksheet && super::xlsx_pieces::worth_cutting(declared_size, kept))
+            .then(|| Vec::with_capacity(declared_size as usize));
         // The end of the previous chunk, for a word split between chunks.
         let mut tail: Vec<u8> = Vec::new();
         let mut size: u64 = 0;
@@ -194,6 +203,9 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
             if sst {
                 strings.feed(chunk);
             }
+            if let Some(xml) = keep.as_mut() {
+                xml.extend_from_slice(chunk);
+            }
             if worksheet && !merges {
                 tail.extend_from_slice(&chunk[..chunk.len().min(MERGE_WORD.len())]);
                 merges = memchr::memmem::find(&tail, MERGE_WORD).is_some()
@@ -218,6 +230,10 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
                     });
                 }
             }
+        }
+        if let Some(xml) = keep {
+            kept += xml.len() as u64;
+            worksheets.push((name.clone(), xml));
         }
         if xml && declares_entities(&prolog) {
             return Err(Error::XmlEntities {
@@ -269,6 +285,7 @@ pub fn check(file: &str, bytes: &[u8], limits: &Limits) -> Result<Checked> {
         kind,
         shared_strings_bytes,
         merges,
+        worksheets,
     })
 }
 
@@ -504,7 +521,7 @@ impl OdsCells {
 }
 
 /// The value of attribute `name` in a start tag (no entity decoding).
-fn attr<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+pub(super) fn attr<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     let mut from = 0;
     while let Some(p) = find(&tag[from..], name) {
         let at = from + p;

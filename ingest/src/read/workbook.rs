@@ -49,13 +49,14 @@ fn read_checked(
     let limits = &options.limits;
     let open = |e: &dyn std::fmt::Display| err(e.to_string());
     let cursor = Cursor::new(bytes);
-    let mut wb = match zipped.map(|z| z.kind) {
+    let mut wb = match zipped.as_ref().map(|z| z.kind) {
         Some(ZipKind::Xlsx) => Sheets::Xlsx(Xlsx::new(cursor).map_err(|e| open(&e))?),
         Some(ZipKind::Xlsb) => Sheets::Xlsb(Xlsb::new(cursor).map_err(|e| open(&e))?),
         Some(ZipKind::Ods) => Sheets::Ods(Ods::new(cursor).map_err(|e| open(&e))?),
         None => Sheets::Xls(Xls::new(cursor).map_err(|e| open(&e))?),
     };
-    let held = zipped.map_or(0, |z| z.shared_strings_bytes) as usize;
+    let held = zipped.as_ref().map_or(0, |z| z.shared_strings_bytes) as usize;
+    let no_merges = zipped.as_ref().is_some_and(|z| !z.merges);
     let format = match &wb {
         Sheets::Xlsx(_) | Sheets::Xlsb(_) => Format::Xlsx,
         Sheets::Xls(_) => Format::Xls,
@@ -85,15 +86,16 @@ fn read_checked(
     // Large worksheets are read in pieces side by side where they can be
     // (each piece holds its own copy of the shared strings: not when they
     // are large).
-    let pieces = match &wb {
+    let kept = zipped.map(|z| z.worksheets).unwrap_or_default();
+    let mut pieces = match &wb {
         Sheets::Xlsx(_) if held <= super::xlsx_pieces::MAX_SHARED_STRINGS_BYTES => {
-            super::xlsx_pieces::Pieces::new(bytes)
+            super::xlsx_pieces::Pieces::new(bytes, kept)
         }
         _ => None,
     };
     for (index, (name, hidden)) in metadata.into_iter().enumerate() {
         let mut grid = Grid::new(&name);
-        let in_pieces = pieces.as_ref().and_then(|p| p.cells(index, &name));
+        let in_pieces = pieces.as_mut().and_then(|p| p.cells(index, &name));
         let read = match &mut wb {
             Sheets::Xlsx(_) if in_pieces.is_some() => {
                 for (r, col, cell) in in_pieces.into_iter().flatten() {
@@ -173,7 +175,7 @@ fn read_checked(
         }
         let merges = match &mut wb {
             // The archive check saw no `mergeCell` in any sheet: nothing to read.
-            Sheets::Xlsx(_) if zipped.is_some_and(|z| !z.merges) => Vec::new(),
+            Sheets::Xlsx(_) if no_merges => Vec::new(),
             Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             Sheets::Xls(x) => x.merge_cells_by_sheet_name(&name).unwrap_or_default(),
             _ => Vec::new(),

@@ -22,6 +22,16 @@ const MIN_PIECES_BYTES: u64 = 2 << 20;
 /// Worksheets larger than this are read whole, bounded cell by cell (the
 /// pieces hold their cells before the limits are applied to them).
 const MAX_PIECES_BYTES: u64 = 64 << 20;
+/// The XML of all worksheets a workbook keeps for reading in pieces.
+const MAX_KEPT_BYTES: u64 = 128 << 20;
+
+/// Whether a worksheet whose XML inflates to `size` bytes is read in pieces
+/// (so the archive check keeps its XML), `kept` bytes being kept already.
+pub(super) fn worth_cutting(size: u64, kept: u64) -> bool {
+    crate::parallel::threads() >= 2
+        && (MIN_PIECES_BYTES..=MAX_PIECES_BYTES).contains(&size)
+        && kept + size <= MAX_KEPT_BYTES
+}
 
 /// Workbooks whose shared strings take more memory than this are read whole:
 /// every piece holds a copy of them.
@@ -30,19 +40,22 @@ pub(super) const MAX_SHARED_STRINGS_BYTES: usize = 32 << 20;
 /// A cell read from a piece: row, column and value.
 pub(super) type PlacedCell = (u32, u32, Cell);
 
-/// Where a workbook's worksheets are stored, in workbook order.
+/// Where a workbook's worksheets are stored, in workbook order, and the XML
+/// of those worth reading in pieces.
 pub(super) struct Pieces<'a> {
     bytes: &'a [u8],
     /// Each sheet's part in the archive, in the order calamine lists sheets.
     paths: Vec<Option<String>>,
+    /// Inflated worksheets by part name, as the archive check kept them.
+    worksheets: Vec<(String, Vec<u8>)>,
 }
 
 impl<'a> Pieces<'a> {
     /// Finds the worksheets' parts of an XLSX archive the way calamine does
     /// (package relationships → workbook → its relationships); `None` when
-    /// the machine has one core or the archive is laid out unexpectedly.
-    pub(super) fn new(bytes: &'a [u8]) -> Option<Self> {
-        if crate::parallel::threads() < 2 {
+    /// no worksheet was kept or the archive is laid out unexpectedly.
+    pub(super) fn new(bytes: &'a [u8], worksheets: Vec<(String, Vec<u8>)>) -> Option<Self> {
+        if worksheets.is_empty() {
             return None;
         }
         let mut zip = ZipArchive::new(Cursor::new(bytes)).ok()?;
@@ -75,20 +88,20 @@ impl<'a> Pieces<'a> {
                 })
             })
             .collect();
-        Some(Pieces { bytes, paths })
+        Some(Pieces {
+            bytes,
+            paths,
+            worksheets,
+        })
     }
 
     /// The non-blank cells of the `index`-th sheet (named `name`), in
     /// reading order; `None` when it is better or necessary to read the
-    /// sheet whole.
-    pub(super) fn cells(&self, index: usize, name: &str) -> Option<Vec<PlacedCell>> {
+    /// sheet whole. The sheet's kept XML is let go.
+    pub(super) fn cells(&mut self, index: usize, name: &str) -> Option<Vec<PlacedCell>> {
         let path = self.paths.get(index)?.as_deref()?;
-        let mut zip = ZipArchive::new(Cursor::new(self.bytes)).ok()?;
-        let size = zip.by_name(path).ok()?.size();
-        if !(MIN_PIECES_BYTES..=MAX_PIECES_BYTES).contains(&size) {
-            return None;
-        }
-        let xml = part(&mut zip, path, MAX_PIECES_BYTES)?;
+        let at = self.worksheets.iter().position(|(part, _)| part == path)?;
+        let (_, xml) = self.worksheets.swap_remove(at);
         let cuts = cut(&xml, crate::parallel::threads())?;
         let pieces: Vec<_> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
         let dir = path.rfind('/').map_or("", |i| &path[..=i]);
@@ -234,26 +247,7 @@ fn tags<'x>(xml: &'x [u8], start: &'x [u8]) -> impl Iterator<Item = &'x [u8]> + 
 /// An attribute's value in a start tag, entities resolved; `None` when it
 /// is missing or holds anything but the five named entities.
 fn attribute(tag: &[u8], name: &[u8]) -> Option<String> {
-    let mut from = 0;
-    while let Some(i) = memchr::memmem::find(&tag[from..], name) {
-        let at = from + i;
-        from = at + 1;
-        let before = at.checked_sub(1).map(|b| tag[b]);
-        if !before.is_some_and(|b| b.is_ascii_whitespace()) {
-            continue;
-        }
-        let Some(rest) = tag[at + name.len()..].strip_prefix(b"=") else {
-            continue;
-        };
-        let quote = *rest.first()?;
-        if quote != b'"' && quote != b'\'' {
-            return None;
-        }
-        let end = memchr::memchr(quote, &rest[1..])?;
-        let raw = std::str::from_utf8(&rest[1..1 + end]).ok()?;
-        return unescape(raw);
-    }
-    None
+    unescape(std::str::from_utf8(super::container::attr(tag, name)?).ok()?)
 }
 
 fn unescape(raw: &str) -> Option<String> {
@@ -339,7 +333,13 @@ mod tests {
     #[test]
     fn a_sheet_read_in_pieces_equals_the_sheet_read_whole() {
         let bytes = workbook();
-        let pieces = Pieces::new(&bytes).expect("the sheets are found");
+        let options = crate::IngestOptions::default();
+        let check = || crate::read::container::check("p.xlsx", &bytes, &options.limits).unwrap();
+        // The archive check keeps the large worksheet's XML, only that.
+        let kept = check().worksheets;
+        let names: Vec<&str> = kept.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["xl/worksheets/sheet3.xml"]);
+        let mut pieces = Pieces::new(&bytes, kept).expect("the sheets are found");
         assert_eq!(pieces.paths.len(), 3);
         assert_eq!(pieces.paths[2].as_deref(), Some("xl/worksheets/sheet3.xml"));
         // Small sheets are read whole.
@@ -350,11 +350,10 @@ mod tests {
         assert!(cut == whole, "the pieces differ from the whole sheet");
         assert!(whole.len() > 50_000);
         // A sheet asked for under another name is not read from the pieces.
-        assert!(pieces.cells(2, "小表").is_none());
+        let mut again = Pieces::new(&bytes, check().worksheets).unwrap();
+        assert!(again.cells(2, "小表").is_none());
         // Through the workbook reader: the same sheets as calamine alone.
-        let options = crate::IngestOptions::default();
-        let checked = crate::read::container::check("p.xlsx", &bytes, &options.limits).unwrap();
-        let wb = super::super::workbook::read("p.xlsx", &bytes, &options, Some(checked)).unwrap();
+        let wb = super::super::workbook::read("p.xlsx", &bytes, &options, Some(check())).unwrap();
         assert_eq!(wb.sheets.len(), 3);
         assert!(wb.sheets[1].hidden);
         let big = &wb.sheets[2];
