@@ -1,7 +1,13 @@
-//! Work spread over the machine's cores with scoped threads: the streamed
-//! ingest types and converts a file's columns side by side.
+//! Work spread over the machine's cores: the streamed ingest classifies rows
+//! and types and converts a file's columns side by side.
+//!
+//! The work runs on one pool of threads kept for the life of the process
+//! (rayon): a thread per piece of work would cost a start each time and, with
+//! a fresh allocator heap per thread, fresh zeroed memory for every buffer it
+//! fills.
 
-use std::sync::{Mutex, OnceLock};
+use rayon::prelude::*;
+use std::sync::OnceLock;
 
 /// Threads one piece of work uses at most.
 const MAX_THREADS: usize = 8;
@@ -16,40 +22,39 @@ pub(crate) fn threads() -> usize {
     })
 }
 
-/// Runs `work` on every item; the items are taken in turn by as many threads
-/// as there are cores (and items), so uneven items balance out.
-pub(crate) fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync) {
-    let k = threads().min(items.len());
-    if k <= 1 {
-        items.into_iter().for_each(work);
-        return;
+/// The pool, started on first use; `None` when no thread could be started
+/// (the work then runs on the calling thread).
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads())
+            .thread_name(|i| format!("gongkai-ingest-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `work` on every item; each item is a task of its own for the pool's
+/// threads, so uneven items balance out.
+pub(crate) fn for_each<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync + Send) {
+    match pool() {
+        Some(pool) if threads() > 1 && items.len() > 1 => {
+            pool.install(|| items.into_par_iter().with_max_len(1).for_each(work))
+        }
+        _ => items.into_iter().for_each(work),
     }
-    let queue = Mutex::new(items.into_iter());
-    let next = || queue.lock().ok().and_then(|mut q| q.next());
-    std::thread::scope(|scope| {
-        for _ in 1..k {
-            scope.spawn(|| {
-                while let Some(item) = next() {
-                    work(item);
-                }
-            });
-        }
-        while let Some(item) = next() {
-            work(item);
-        }
-    });
 }
 
 /// `f` of every item, in the items' order, worked out as [`for_each`] does.
-pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let mut out: Vec<Option<R>> = items.iter().map(|_| None).collect();
-    for_each(
-        items.into_iter().zip(out.iter_mut()).collect(),
-        |(item, slot)| {
-            *slot = Some(f(item));
-        },
-    );
-    out.into_iter().flatten().collect()
+pub(crate) fn map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    match pool() {
+        Some(pool) if threads() > 1 && items.len() > 1 => {
+            pool.install(|| items.into_par_iter().with_max_len(1).map(f).collect())
+        }
+        _ => items.into_iter().map(f).collect(),
+    }
 }
 
 #[cfg(test)]
