@@ -487,30 +487,44 @@ fn is_utf8(path: &Path) -> std::io::Result<bool> {
     }
 }
 
-/// Text decoded from a file as it is read, with what went wrong on the way.
+/// The text of a file as the CSV parser reads it, with what went wrong on
+/// the way. UTF-8 is passed through as it is on disk (each record is
+/// checked when it is parsed, see `parse_records`); other encodings are
+/// decoded to UTF-8 here.
 struct Decoding {
     inner: std::io::BufReader<std::fs::File>,
-    decoder: Decoder,
+    /// `None` for UTF-8, passed through.
+    decoder: Option<Decoder>,
     raw: Vec<u8>,
     out: String,
     pos: usize,
     done: bool,
-    /// Bytes of the file consumed.
+    /// Bytes of the file consumed (after the byte-order mark).
     consumed: u64,
-    /// Line breaks decoded so far.
+    /// Line breaks decoded so far (decoded text only).
     lines: usize,
     /// Characters that were not valid in the encoding, and the first line with one.
     replaced: usize,
     first_bad_line: Option<usize>,
-    /// The line of the first NUL character, which stops reading.
-    nul_line: Option<usize>,
+    /// Where the first NUL character is, which stops reading.
+    nul: Option<Nul>,
+}
+
+/// Where a NUL character was found.
+enum Nul {
+    /// On this line of decoded text.
+    Line(usize),
+    /// At this byte offset of text passed through.
+    Offset(u64),
 }
 
 impl Decoding {
     fn new(file: std::fs::File, encoding: &'static Encoding) -> Self {
+        let decoder =
+            (encoding != encoding_rs::UTF_8).then(|| encoding.new_decoder_without_bom_handling());
         Decoding {
             inner: std::io::BufReader::with_capacity(1 << 16, file),
-            decoder: encoding.new_decoder_without_bom_handling(),
+            decoder,
             raw: vec![0u8; 1 << 16],
             out: String::new(),
             pos: 0,
@@ -519,21 +533,23 @@ impl Decoding {
             lines: 0,
             replaced: 0,
             first_bad_line: None,
-            nul_line: None,
+            nul: None,
         }
     }
 
     fn refill(&mut self) -> std::io::Result<()> {
+        let Some(decoder) = self.decoder.as_mut() else {
+            self.done = true;
+            return Ok(());
+        };
         let n = self.inner.read(&mut self.raw)?;
         self.consumed += n as u64;
         let last = n == 0;
         self.out.clear();
         self.pos = 0;
-        let need = self.decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
+        let need = decoder.max_utf8_buffer_length(n).unwrap_or(n * 3 + 16);
         self.out.reserve(need);
-        let (_, _, had_errors) = self
-            .decoder
-            .decode_to_string(&self.raw[..n], &mut self.out, last);
+        let (_, _, had_errors) = decoder.decode_to_string(&self.raw[..n], &mut self.out, last);
         if had_errors {
             let bad = self.out.chars().filter(|&c| c == '\u{FFFD}').count();
             if self.first_bad_line.is_none()
@@ -544,7 +560,7 @@ impl Decoding {
             self.replaced += bad;
         }
         if let Some(at) = self.out.find('\0') {
-            self.nul_line = Some(self.lines + count_lines(&self.out[..at]) + 1);
+            self.nul = Some(Nul::Line(self.lines + count_lines(&self.out[..at]) + 1));
             self.out.truncate(at);
             self.done = true;
         }
@@ -554,14 +570,58 @@ impl Decoding {
         }
         Ok(())
     }
+
+    /// Reads UTF-8 as it is, up to the first NUL.
+    fn pass_through(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        let mut n = self.inner.read(buf)?;
+        if let Some(at) = memchr::memchr(0, &buf[..n]) {
+            self.nul = Some(Nul::Offset(self.consumed + at as u64));
+            n = at;
+            self.done = true;
+        }
+        self.consumed += n as u64;
+        if n == 0 {
+            self.done = true;
+        }
+        Ok(n)
+    }
+
+    /// Notes invalid UTF-8 passed through: `replaced` characters on `line`.
+    fn replaced_on(&mut self, line: usize, replaced: usize) {
+        self.replaced += replaced;
+        self.first_bad_line.get_or_insert(line);
+    }
 }
 
 fn count_lines(s: &str) -> usize {
     s.bytes().filter(|&b| b == b'\n').count()
 }
 
+/// The 1-based line of the file at byte `offset` of its text (which starts
+/// `skip` bytes in).
+fn line_at(path: &Path, skip: u64, offset: u64) -> std::io::Result<usize> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(skip))?;
+    let mut rest = f.take(offset);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut lines = 1;
+    loop {
+        let n = rest.read(&mut buf)?;
+        if n == 0 {
+            return Ok(lines);
+        }
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count();
+    }
+}
+
 impl Read for Decoding {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.decoder.is_none() {
+            return self.pass_through(buf);
+        }
         while self.pos >= self.out.len() {
             if self.done {
                 return Ok(0);
@@ -675,7 +735,8 @@ fn parse_records(
         .buffer_capacity(1 << 16)
         .from_reader(Decoding::new(f, format.encoding));
     let budget = Budget::new(file, &options.limits);
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
+    let mut lossy: Vec<String> = Vec::new();
     let mut ordinal = 0usize;
     let new_chunk = |first: usize| {
         let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
@@ -690,7 +751,7 @@ fn parse_records(
     };
     let mut chunk = new_chunk(0);
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -705,25 +766,51 @@ fn parse_records(
             .position()
             .map_or(ordinal as u64, |p| p.line())
             .saturating_sub(1) as usize;
+        // The record's text: checked at once (the fields of valid text are
+        // slices of it, cut at ASCII delimiters), else each field with
+        // what is not UTF-8 replaced by U+FFFD.
+        let text = simdutf8::basic::from_utf8(record.as_slice()).ok();
+        if text.is_none() {
+            lossy.clear();
+            lossy.extend(
+                record
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).into_owned()),
+            );
+            let replaced = lossy
+                .iter()
+                .map(|f| f.chars().filter(|&c| c == '\u{FFFD}').count())
+                .sum();
+            reader.get_mut().replaced_on(line0 + 1, replaced);
+        }
+        let field = |i: usize| -> &str {
+            match text {
+                Some(text) => record
+                    .range(i)
+                    .and_then(|r| text.get(r))
+                    .unwrap_or_default(),
+                None => lossy.get(i).map_or("", String::as_str),
+            }
+        };
         let width = (0..record.len())
             .rev()
-            .find(|&i| {
-                record
-                    .get(i)
-                    .is_some_and(|f| !crate::text::trim(f).is_empty())
-            })
+            .find(|&i| !crate::text::trim(field(i)).is_empty())
             .map_or(0, |i| i + 1);
         if width > 0 {
             budget.check_cell(SHEET, line0, width - 1, 0)?;
         }
+        let long = record.as_slice().len() > options.limits.max_cell_bytes;
         if chunk.len == chunk.rows.len() {
             chunk.rows.push(Vec::new());
         }
         // Row buffers are reused from chunk to chunk, and so are their strings.
         let cells = &mut chunk.rows[chunk.len];
         cells.truncate(width);
-        for (c, f) in record.iter().enumerate().take(width) {
-            budget.check_cell(SHEET, line0, c, f.len())?;
+        for c in 0..width {
+            let f = field(c);
+            if long {
+                budget.check_cell(SHEET, line0, c, f.len())?;
+            }
             let blank = crate::text::trim(f).is_empty();
             let new = || {
                 if blank {
@@ -760,7 +847,12 @@ fn parse_records(
         return Ok((0, None));
     }
     let decoding = reader.get_ref();
-    if let Some(line) = decoding.nul_line {
+    let nul_line = match decoding.nul {
+        Some(Nul::Line(line)) => Some(line),
+        Some(Nul::Offset(offset)) => Some(line_at(path, format.skip, offset).map_err(io)?),
+        None => None,
+    };
+    if let Some(line) = nul_line {
         return Err(Error::UnsupportedFormat {
             file: file.to_string(),
             detail: format!(

@@ -342,6 +342,33 @@ fn a_file_that_stops_being_utf8_after_its_first_megabytes_is_read_again() {
 }
 
 #[test]
+fn a_nul_deep_in_a_streamed_utf8_file_is_refused_with_its_line() {
+    // Past the first megabytes (read to choose the encoding), UTF-8 is
+    // passed through as it is: a NUL there still stops the ingest, and the
+    // error names its line.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("code,name,amount\n");
+    let mut lines = 1;
+    while text.len() < (4 << 20) + (256 << 10) {
+        text.push_str(&format!("A{lines:07},城关镇 {lines},{lines}.50\n"));
+        lines += 1;
+    }
+    text.push_str("B0000001,bad\0row,1.00\n");
+    let path = write(dir.path(), "nul.csv", text.as_bytes());
+    let e = stream::ingest_delimited(
+        "nul.csv",
+        &path,
+        &streamed_options(2000, 65_536),
+        &RedactionPolicy::default(),
+        None,
+        |_| Ok::<_, gongkai_ingest::Error>(()),
+    )
+    .unwrap_err();
+    let expected = format!("NUL character on line {}", lines + 1);
+    assert!(e.to_string().contains(&expected), "{e}");
+}
+
+#[test]
 fn large_files_are_streamed_with_bounded_batches() {
     let dir = tempfile::tempdir().unwrap();
     let mut csv = String::from("乡镇,户数,金额（元）,联系电话\n");
