@@ -71,6 +71,15 @@ const FOOTNOTE_PREFIXES: &[&str] = &[
 ];
 
 fn is_footnote_text(t: &str) -> bool {
+    // Text NFKC leaves alone starts, once compacted, with its first
+    // character that is not white space: most cells are told apart by it.
+    if crate::text::all_nfkc_stable(t)
+        && let Some(first) = crate::text::trim(t).chars().next()
+        && first != '*'
+        && !FOOTNOTE_PREFIXES.iter().any(|p| p.starts_with(first))
+    {
+        return false;
+    }
     let c = compacted(t);
     FOOTNOTE_PREFIXES.iter().any(|p| c.starts_with(p)) || c.starts_with('*') || c.starts_with('※')
 }
@@ -470,7 +479,11 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
     };
     let mut distinct: Option<usize> = None;
     let mut distinct = || *distinct.get_or_insert_with(|| distinct_texts(row));
-    if is_footnote_text(&cell_text(first)) && distinct() <= 3 {
+    let footnote = match first {
+        Cell::Text(s) => is_footnote_text(s),
+        other => is_footnote_text(&cell_text(other)),
+    };
+    if footnote && distinct() <= 3 {
         return RowClass::Footnote(row_texts(row).join(" "));
     }
     if !three_texts_differ(row) && might_name_a_unit(row) && distinct() <= 2 {

@@ -12,12 +12,19 @@ pub fn normalize(s: &str) -> String {
 
 /// [`normalize`] without copying when nothing changes but the trimming (ASCII
 /// and most Chinese text).
+#[inline]
 pub fn normalized(s: &str) -> Cow<'_, str> {
     // NFKC leaves ASCII as it is, and no zero-width character is ASCII; it
     // leaves the characters of `nfkc_stable` (most Chinese text) as they are.
     if all_nfkc_stable(s) {
         return Cow::Borrowed(trim(s));
     }
+    Cow::Owned(nfkc_folded(s))
+}
+
+/// NFKC of `s` without zero-width characters, trimmed.
+#[cold]
+fn nfkc_folded(s: &str) -> String {
     let folded: String = s
         .nfkc()
         .filter(|c| {
@@ -27,7 +34,7 @@ pub fn normalized(s: &str) -> Cow<'_, str> {
             )
         })
         .collect();
-    Cow::Owned(folded.trim().to_string())
+    folded.trim().to_string()
 }
 
 /// [`compact`] without copying when nothing changes but the trimming.
@@ -61,6 +68,7 @@ pub(crate) fn strip_space(n: &str) -> Cow<'_, str> {
 
 /// `s.trim()`, answered from the first and last bytes when they cannot
 /// start or end white space (most cells), else by `str::trim`.
+#[inline]
 pub fn trim(s: &str) -> &str {
     let b = s.as_bytes();
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
@@ -77,14 +85,20 @@ pub fn trim(s: &str) -> &str {
     if cannot_start_space(first) && cannot_start_space(lead) {
         s
     } else {
-        s.trim()
+        trim_slowly(s)
     }
+}
+
+#[cold]
+fn trim_slowly(s: &str) -> &str {
+    s.trim()
 }
 
 /// Whether a character whose UTF-8 form starts with byte `b` is surely
 /// neither white space nor zero-width: white space is ASCII 09–0D and 20 or
 /// starts with C2, E1, E2 or E3; the zero-width characters start with C2,
 /// E2 or EF.
+#[inline]
 pub(crate) fn cannot_start_space(b: u8) -> bool {
     !matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
 }
@@ -92,10 +106,12 @@ pub(crate) fn cannot_start_space(b: u8) -> bool {
 /// Whether every character of `s` is [`nfkc_stable`], read by bytes for
 /// ASCII and the CJK unified ideographs U+4E00–U+9FFF (lead byte E4 with a
 /// second byte from B8, or E5–E9).
+#[inline]
 pub(crate) fn all_nfkc_stable(s: &str) -> bool {
-    if s.is_ascii() {
-        return true; // checked a word at a time
-    }
+    s.is_ascii() || all_nfkc_stable_beyond_ascii(s) // ASCII checked a word at a time
+}
+
+fn all_nfkc_stable_beyond_ascii(s: &str) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -191,7 +207,17 @@ impl Decimal {
 
     /// Number of significant integer digits.
     pub fn integer_digits(self) -> u32 {
-        let int = (self.mantissa / 10i128.pow(u32::from(self.scale))).unsigned_abs();
+        let magnitude = self.mantissa.unsigned_abs();
+        let int = match u64::try_from(magnitude) {
+            // Most values: 64-bit division (a value below 10^20 has no
+            // integer digits at a larger scale).
+            Ok(m) => u128::from(
+                10u64
+                    .checked_pow(u32::from(self.scale))
+                    .map_or(0, |p| m / p),
+            ),
+            Err(_) => magnitude / 10u128.pow(u32::from(self.scale)),
+        };
         if int == 0 { 1 } else { int.ilog10() + 1 }
     }
 
@@ -369,6 +395,14 @@ pub(crate) fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateT
         let d = NaiveDate::parse_from_str(s, "%Y%m%d").ok()?;
         return plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
     }
+    match iso_date(s) {
+        Some(date) => plausible(date).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        None => date_in_general(s),
+    }
+}
+
+/// [`date_of_compact`] of text that is not eight digits, by the general reading.
+fn date_in_general(s: &str) -> Option<NaiveDateTime> {
     // A date starts with its four-digit year and has separators after it.
     if !s
         .as_bytes()
@@ -421,6 +455,25 @@ pub(crate) fn date_of_compact(s: &str, allow_compact: bool) -> Option<NaiveDateT
             .ok()?,
     };
     Some(date.and_time(time))
+}
+
+/// `2023-05-06` (or with `/` or `.`), the way most files write dates, read
+/// without splitting; `None` for anything else, which the general reading
+/// handles (an impossible date such as `2023-02-30` is `None` both ways).
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b[7] || !matches!(b[4], b'-' | b'/' | b'.') {
+        return None;
+    }
+    let mut n = [0u32; 8];
+    for (k, i) in [0, 1, 2, 3, 5, 6, 8, 9].into_iter().enumerate() {
+        n[k] = u32::from(b[i].wrapping_sub(b'0'));
+        if n[k] > 9 {
+            return None;
+        }
+    }
+    let y = n[0] * 1000 + n[1] * 100 + n[2] * 10 + n[3];
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, n[4] * 10 + n[5], n[6] * 10 + n[7])
 }
 
 fn plausible(d: NaiveDate) -> Option<NaiveDate> {
@@ -755,5 +808,53 @@ mod tests {
                 assert_eq!(format_excel_number(v), by_rounding(v), "{v:e}");
             }
         }
+    }
+
+    #[test]
+    fn iso_dates_read_quickly_read_as_in_general() {
+        let mut seed = 7u64;
+        let mut digit = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(b'0' + ((seed >> 33) % 10) as u8)
+        };
+        let mut cases = vec![
+            "2023-05-06".to_string(),
+            "2023/5/06".into(),
+            "2023.05.06".into(),
+            "2023-02-30".into(),
+            "2024-02-29".into(),
+            "1899-12-31".into(),
+            "2101-01-01".into(),
+            "0999-01-01".into(),
+            "2023-05/06".into(),
+            "2023-13-01".into(),
+            "2023-00-10".into(),
+            "2023-1a-01".into(),
+        ];
+        for sep in ['-', '/', '.'] {
+            for _ in 0..3000 {
+                let y: String = (0..4).map(|_| digit()).collect();
+                let (m1, m2, d1, d2) = (digit(), digit(), digit(), digit());
+                cases.push(format!("{y}{sep}{m1}{m2}{sep}{d1}{d2}"));
+                cases.push(format!(
+                    "20{}{sep}{}{m2}{sep}{}{d2}",
+                    &y[2..],
+                    m1.min('1'),
+                    d1.min('2')
+                ));
+            }
+        }
+        let mut quick = 0;
+        for s in &cases {
+            if let Some(d) = iso_date(s) {
+                quick += 1;
+                let d = plausible(d).and_then(|d| d.and_hms_opt(0, 0, 0));
+                assert_eq!(d, date_in_general(s), "{s}");
+            }
+            assert_eq!(date_of_compact(s, true), date_in_general(s), "{s}");
+        }
+        assert!(quick > 3_000, "{quick} read quickly");
     }
 }

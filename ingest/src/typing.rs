@@ -77,6 +77,24 @@ pub struct TextValues {
     valid: Vec<bool>,
 }
 
+impl Values {
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        match self {
+            Values::Int(v) | Values::Timestamp(v) => v.len(),
+            Values::Decimal(v) => v.len(),
+            Values::Date(v) => v.len(),
+            Values::Bool(v) => v.len(),
+            Values::Text(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no values.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl TextValues {
     /// Room for `n` values.
     pub fn with_capacity(n: usize) -> Self {
@@ -298,7 +316,15 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
             if let Some(m) = null_marker(&n) {
                 return Parsed::Null(Cow::Borrowed(m));
             }
-            if !too_long_for_a_scalar(&n) {
+            // Numbers, dates and scientific notation start with a digit, a
+            // sign, a point or a currency mark (R, ¥, ￥, 人民币); the text is
+            // trimmed, so its first byte is the compact text's first.
+            let may_be_scalar = match n.as_bytes().first() {
+                Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF) => true,
+                Some(0xE4) => n.starts_with("人民币"),
+                _ => false,
+            };
+            if may_be_scalar && !too_long_for_a_scalar(&n) {
                 // Without white space, as the number and date parsers read it.
                 let c = without_space(&n);
                 if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
@@ -745,7 +771,13 @@ impl Converter {
 
     /// The values converted since the last call.
     pub fn take(&mut self) -> Values {
-        std::mem::replace(&mut self.values, empty_values(self.decision.kind, 0))
+        // The next values get the room these took: a batch's buffers are
+        // reserved once instead of grown from nothing.
+        let mut next = empty_values(self.decision.kind, self.values.len());
+        if let (Values::Text(next), Values::Text(these)) = (&mut next, &self.values) {
+            next.data.reserve(these.data.len());
+        }
+        std::mem::replace(&mut self.values, next)
     }
 
     /// The column's type.

@@ -363,6 +363,9 @@ fn value_kind(values: &[&str]) -> Option<PiiKind> {
     }
 }
 
+/// Digits of the shortest identifier [`find_in_text`] finds (a mobile number).
+const MIN_DIGITS_IN_TEXT: usize = 11;
+
 /// Pieces of free text that are identifiers: (byte range, kind).
 pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
     let mut out = Vec::new();
@@ -405,6 +408,13 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
 }
 
 fn mask_in_text(text: &str) -> Option<String> {
+    // Every identifier found in text has at least 11 digits; text that NFKC
+    // leaves alone (no full-width digits) with fewer holds none.
+    if crate::text::all_nfkc_stable(text)
+        && text.bytes().filter(u8::is_ascii_digit).count() < MIN_DIGITS_IN_TEXT
+    {
+        return None;
+    }
     let normalized = crate::text::normalized(text);
     let found = find_in_text(&normalized);
     if found.is_empty() {
@@ -423,6 +433,18 @@ fn mask_in_text(text: &str) -> Option<String> {
     }
     out.push_str(&normalized[last..]);
     Some(out)
+}
+
+/// The `i`-th value of a text column (`None`: null, or not text).
+fn text_value(array: &ArrayRef, i: usize) -> Option<&str> {
+    if array.is_null(i) {
+        return None;
+    }
+    match array.data_type() {
+        DataType::Utf8 => Some(array.as_string::<i32>().value(i)),
+        DataType::Utf8View => Some(array.as_string_view().value(i)),
+        _ => None,
+    }
 }
 
 /// The values of a text column, borrowed (none for other types).
@@ -527,9 +549,9 @@ fn redact_column(
         }
         Treatment::MaskCells => {
             // Copied only from the first cell that changes.
-            let values = borrowed_strings(&array);
             let mut masked: Option<Vec<Option<String>>> = None;
-            for (r, v) in values.iter().enumerate() {
+            for r in 0..array.len() {
+                let v = text_value(&array, r);
                 let m = v.and_then(mask_in_text);
                 if let Some(m) = &m {
                     col.cells += 1;
@@ -543,8 +565,8 @@ fn redact_column(
                 match (&mut masked, m) {
                     (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
                     (None, Some(m)) => {
-                        let mut out: Vec<Option<String>> =
-                            values[..r].iter().map(|v| v.map(str::to_string)).collect();
+                        let mut out: Vec<Option<String>> = Vec::with_capacity(array.len());
+                        out.extend((0..r).map(|i| text_value(&array, i).map(str::to_string)));
                         out.push(Some(m));
                         masked = Some(out);
                     }

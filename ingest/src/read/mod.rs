@@ -29,28 +29,31 @@ pub enum Cell {
     Error(String),
 }
 
+/// What `normalize` would leave empty: white space and zero-width
+/// characters only (NFKC maps nothing else to white space or to nothing).
+/// Stops at the first other character.
+#[cold]
+fn only_space(s: &str) -> bool {
+    s.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
+            )
+    })
+}
+
 impl Cell {
     /// Empty, or text that is only white space.
+    #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            // What `normalize` would leave empty: white space and zero-width
-            // characters only (NFKC maps nothing else to white space or to
-            // nothing). Stops at the first other character.
-            Cell::Text(s)
-                if s.as_bytes()
-                    .first()
-                    .is_some_and(|&b| crate::text::cannot_start_space(b)) =>
-            {
-                false
-            }
-            Cell::Text(s) => s.chars().all(|c| {
-                c.is_whitespace()
-                    || matches!(
-                        c,
-                        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'
-                    )
-            }),
+            Cell::Text(s) => match s.as_bytes().first() {
+                None => true,
+                Some(&b) if crate::text::cannot_start_space(b) => false,
+                Some(_) => only_space(s),
+            },
             _ => false,
         }
     }
