@@ -1298,8 +1298,7 @@ impl<'p> Convert<'p> {
         let columns = columns
             .into_iter()
             .map(|c| {
-                let mut converter = Converter::new(c.decision);
-                converter.reserve(reserve);
+                let converter = Converter::new(c.decision, reserve);
                 PlannedColumn {
                     null_markers: plan.null_markers(c.index),
                     column: c,

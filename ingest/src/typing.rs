@@ -67,14 +67,25 @@ pub enum Values {
 }
 
 /// Text values end to end in one buffer, as Arrow holds them: no string is
-/// allocated per value.
-#[derive(Debug, Clone, Default)]
+/// allocated per value, and the array is handed over without copying or
+/// checking the text again.
+#[derive(Debug, Default)]
 pub struct TextValues {
-    data: String,
-    /// Where each value ends in `data`.
-    ends: Vec<usize>,
-    /// Whether each value is there (not null).
-    valid: Vec<bool>,
+    builder: arrow::array::StringBuilder,
+    /// Bytes of text past what one Arrow string array can hold (2 GiB):
+    /// those values are kept as nulls and [`TextValues::into_array`] fails.
+    overflow: usize,
+}
+
+impl Clone for TextValues {
+    fn clone(&self) -> Self {
+        let mut copy = TextValues::with_capacity(self.len(), self.text_len());
+        for value in self.iter() {
+            copy.push(value);
+        }
+        copy.overflow = self.overflow;
+        copy
+    }
 }
 
 impl Values {
@@ -96,47 +107,55 @@ impl Values {
 }
 
 impl TextValues {
-    /// Room for `n` values.
-    pub fn with_capacity(n: usize) -> Self {
+    /// Room for `n` values and `bytes` bytes of text.
+    pub fn with_capacity(n: usize, bytes: usize) -> Self {
         TextValues {
-            data: String::new(),
-            ends: Vec::with_capacity(n),
-            valid: Vec::with_capacity(n),
+            builder: arrow::array::StringBuilder::with_capacity(n, bytes),
+            overflow: 0,
         }
     }
 
-    /// Makes room for `n` more values.
-    pub fn reserve(&mut self, n: usize) {
-        self.ends.reserve(n);
-        self.valid.reserve(n);
+    /// Bytes of text held.
+    pub fn text_len(&self) -> usize {
+        self.builder.values_slice().len()
     }
 
     /// Adds a value (`None`: null).
     pub fn push(&mut self, value: Option<&str>) {
-        if let Some(v) = value {
-            self.data.push_str(v);
+        match value {
+            Some(v) if self.text_len() + v.len() <= i32::MAX as usize => {
+                self.builder.append_value(v)
+            }
+            Some(v) => {
+                self.overflow += v.len();
+                self.builder.append_null();
+            }
+            None => self.builder.append_null(),
         }
-        self.ends.push(self.data.len());
-        self.valid.push(value.is_some());
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.builder.offsets_slice().len().saturating_sub(1)
     }
 
     /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.len() == 0
     }
 
     /// The `i`-th value.
     pub fn get(&self, i: usize) -> Option<&str> {
-        if !*self.valid.get(i)? {
+        if let Some(validity) = self.builder.validity_slice()
+            && validity.get(i / 8)? & (1 << (i % 8)) == 0
+        {
             return None;
         }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.data.get(start..self.ends[i])
+        let offsets = self.builder.offsets_slice();
+        let start = usize::try_from(*offsets.get(i)?).ok()?;
+        let end = usize::try_from(*offsets.get(i + 1)?).ok()?;
+        // Values are whole strings appended: their ends are char boundaries.
+        std::str::from_utf8(self.builder.values_slice().get(start..end)?).ok()
     }
 
     /// The values in order.
@@ -147,24 +166,15 @@ impl TextValues {
     /// The values as an Arrow array; an error when they hold more text than
     /// one Arrow string array can (2 GiB).
     pub fn into_array(
-        self,
+        mut self,
     ) -> std::result::Result<arrow::array::StringArray, arrow::error::ArrowError> {
-        use arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
-        let too_long = || {
-            arrow::error::ArrowError::InvalidArgumentError(format!(
+        if self.overflow > 0 {
+            return Err(arrow::error::ArrowError::InvalidArgumentError(format!(
                 "a column holds {} bytes of text in one batch, more than 2 GiB",
-                self.data.len()
-            ))
-        };
-        let mut offsets = Vec::with_capacity(self.ends.len() + 1);
-        offsets.push(0i32);
-        for &end in &self.ends {
-            offsets.push(i32::try_from(end).map_err(|_| too_long())?);
+                self.text_len() + self.overflow
+            )));
         }
-        let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
-        let nulls = NullBuffer::from(self.valid);
-        let nulls = (nulls.null_count() > 0).then_some(nulls);
-        arrow::array::StringArray::try_new(offsets, Buffer::from(self.data.into_bytes()), nulls)
+        Ok(self.builder.finish())
     }
 }
 
@@ -628,26 +638,16 @@ pub struct Converter {
 }
 
 impl Converter {
-    /// A converter for a column typed as `decision` says.
-    pub fn new(decision: Decision) -> Self {
+    /// A converter for a column typed as `decision` says, with room for
+    /// `n` values.
+    pub fn new(decision: Decision, n: usize) -> Self {
         Converter {
             decision,
-            values: empty_values(decision.kind, 0),
+            values: empty_values(decision.kind, n, 0),
             misfits: Vec::new(),
             misfit_total: 0,
             destroyed: Vec::new(),
             destroyed_total: 0,
-        }
-    }
-
-    /// Makes room for `n` more values.
-    pub fn reserve(&mut self, n: usize) {
-        match &mut self.values {
-            Values::Int(v) | Values::Timestamp(v) => v.reserve(n),
-            Values::Decimal(v) => v.reserve(n),
-            Values::Date(v) => v.reserve(n),
-            Values::Bool(v) => v.reserve(n),
-            Values::Text(v) => v.reserve(n),
         }
     }
 
@@ -773,10 +773,11 @@ impl Converter {
     pub fn take(&mut self) -> Values {
         // The next values get the room these took: a batch's buffers are
         // reserved once instead of grown from nothing.
-        let mut next = empty_values(self.decision.kind, self.values.len());
-        if let (Values::Text(next), Values::Text(these)) = (&mut next, &self.values) {
-            next.data.reserve(these.data.len());
-        }
+        let bytes = match &self.values {
+            Values::Text(these) => these.text_len(),
+            _ => 0,
+        };
+        let next = empty_values(self.decision.kind, self.values.len(), bytes);
         std::mem::replace(&mut self.values, next)
     }
 
@@ -793,14 +794,15 @@ impl Decision {
     }
 }
 
-fn empty_values(kind: Kind, n: usize) -> Values {
+/// No values yet, with room for `n` (and `bytes` bytes of text).
+fn empty_values(kind: Kind, n: usize, bytes: usize) -> Values {
     match kind {
         Kind::Integer => Values::Int(Vec::with_capacity(n)),
         Kind::Decimal { .. } => Values::Decimal(Vec::with_capacity(n)),
         Kind::Date => Values::Date(Vec::with_capacity(n)),
         Kind::Timestamp => Values::Timestamp(Vec::with_capacity(n)),
         Kind::Boolean => Values::Bool(Vec::with_capacity(n)),
-        Kind::Code | Kind::Text => Values::Text(TextValues::with_capacity(n)),
+        Kind::Code | Kind::Text => Values::Text(TextValues::with_capacity(n, bytes)),
     }
 }
 
@@ -812,8 +814,7 @@ pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
         evidence.observe(p);
     }
     let decision = evidence.decide();
-    let mut converter = Converter::new(decision);
-    converter.reserve(cells.len());
+    let mut converter = Converter::new(decision, cells.len());
     for (i, (p, cell)) in parsed.iter().zip(cells).enumerate() {
         converter.push_parsed(i, p, cell);
     }
