@@ -429,15 +429,22 @@ fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat>
         };
         (guess, 0)
     };
-    // The first characters, for the delimiter and the control-character check.
+    // The first characters, for the delimiter and the control-character
+    // check: valid UTF-8 as it is, other text decoded.
     let body = &prefix[(skip as usize).min(prefix.len())..];
-    let mut decoder = encoding.new_decoder_without_bom_handling();
-    let mut text = String::with_capacity(
-        decoder
-            .max_utf8_buffer_length(body.len())
-            .unwrap_or(body.len() * 3),
-    );
-    let _ = decoder.decode_to_string(body, &mut text, size <= prefix.len() as u64);
+    let text = match utf8_text(body).filter(|_| encoding == encoding_rs::UTF_8) {
+        Some(text) => Cow::Borrowed(text),
+        None => {
+            let mut decoder = encoding.new_decoder_without_bom_handling();
+            let mut text = String::with_capacity(
+                decoder
+                    .max_utf8_buffer_length(body.len())
+                    .unwrap_or(body.len() * 3),
+            );
+            let _ = decoder.decode_to_string(body, &mut text, size <= prefix.len() as u64);
+            Cow::Owned(text)
+        }
+    };
     refuse_binary(file, &text, encoding)?;
     let delimiter = sniff_delimiter(&text, tab_hint);
     Ok(TextFormat {
@@ -456,11 +463,23 @@ fn utf8(path: &Path, prefix: &[u8], size: u64, whole_check: bool) -> std::io::Re
     if whole_check || size <= prefix.len() as u64 {
         return Ok(is_utf8(path)?.then_some(false));
     }
-    let valid = match std::str::from_utf8(prefix) {
+    let valid = match simdutf8::compat::from_utf8(prefix) {
         Ok(_) => true,
         Err(e) => e.error_len().is_none(),
     };
     Ok(valid.then_some(true))
+}
+
+/// `bytes` as UTF-8 text, but for a sequence cut off at the end; `None`
+/// when they hold bytes that are not UTF-8.
+fn utf8_text(bytes: &[u8]) -> Option<&str> {
+    match simdutf8::compat::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() => {
+            simdutf8::compat::from_utf8(bytes.get(..e.valid_up_to())?).ok()
+        }
+        Err(_) => None,
+    }
 }
 
 /// Whether the whole file is valid UTF-8, read in pieces.
@@ -474,7 +493,7 @@ fn is_utf8(path: &Path) -> std::io::Result<bool> {
             return Ok(carry == 0);
         }
         let end = carry + n;
-        match std::str::from_utf8(&buf[..end]) {
+        match simdutf8::compat::from_utf8(&buf[..end]) {
             Ok(_) => carry = 0,
             Err(e) if e.error_len().is_none() => {
                 // An incomplete sequence at the end: keep it for the next piece.

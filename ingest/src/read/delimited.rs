@@ -66,12 +66,8 @@ pub(crate) fn refuse_binary(file: &str, text: &str, encoding: &'static Encoding)
             encoding.name()
         )));
     }
-    let control = text
-        .chars()
-        .take(1 << 20)
-        .filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{1a}'))
-        .count();
-    let sample = text.chars().take(1 << 20).count().max(1);
+    let (control, sample) = control_characters(text, 1 << 20);
+    let sample = sample.max(1);
     if control * 100 > sample {
         return Err(binary(format!(
             "{control} control characters in the first {sample} characters, decoded as {}",
@@ -79,6 +75,29 @@ pub(crate) fn refuse_binary(file: &str, text: &str, encoding: &'static Encoding)
         )));
     }
     Ok(())
+}
+
+/// Control characters (Unicode `Cc` but tab, CR, LF and the DOS end-of-file
+/// mark) among the first `limit` characters of `text`, and the characters
+/// looked at. One pass over the bytes: a character starts at each byte that
+/// is not a continuation byte, and the C1 controls (U+0080–U+009F) are the
+/// two-byte sequences `C2 80`–`C2 9F`.
+fn control_characters(text: &str, limit: usize) -> (usize, usize) {
+    let bytes = text.as_bytes();
+    let (mut control, mut chars) = (0usize, 0usize);
+    for (i, &b) in bytes.iter().enumerate() {
+        if chars == limit {
+            break;
+        }
+        if b & 0xC0 == 0x80 {
+            continue;
+        }
+        chars += 1;
+        let c0 = b < 0x20 && !matches!(b, b'\t' | b'\r' | b'\n' | 0x1A);
+        let c1 = b == 0xC2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9F).contains(n));
+        control += usize::from(c0 || b == 0x7F || c1);
+    }
+    (control, chars)
 }
 
 /// UTF-16 without a BOM: many NUL bytes on one side of each pair.
@@ -248,6 +267,23 @@ pub fn read(file: &str, bytes: &[u8], tab_hint: bool, options: &IngestOptions) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_counted_as_unicode_counts_them() {
+        let text = "a\tb\r\n\u{1a}\u{0}\u{7}\u{7f}\u{80}\u{9f}\u{a0}é科目\u{85}x\u{1b}";
+        let by_chars = |limit: usize| {
+            let chars = text.chars().take(limit);
+            let control = chars
+                .clone()
+                .filter(|c| c.is_control() && !matches!(c, '\t' | '\r' | '\n' | '\u{1a}'))
+                .count();
+            (control, chars.count())
+        };
+        for limit in [0, 1, 5, 9, 12, 15, 100] {
+            assert_eq!(control_characters(text, limit), by_chars(limit), "{limit}");
+        }
+        assert_eq!(control_characters(text, 100), (7, 18));
+    }
 
     #[test]
     fn encodings_are_detected() {
