@@ -474,6 +474,70 @@ pub(crate) enum RowClass {
 /// a streamed file is classified exactly as a file read whole (except the
 /// trailing notes, see [`trailing_note_of`]).
 pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
+    if plainly_data(row) {
+        return RowClass::Data;
+    }
+    classify_row_fully(row)
+}
+
+/// A row that is surely a record, told in one pass over the bytes of its
+/// first three filled cells: three different texts NFKC leaves alone, none
+/// holding what a totals word needs (计, 数, t), the first not starting as a
+/// footnote does. [`classify_row`] would find it data, and it is no trailing
+/// note (its texts differ).
+pub(crate) fn plainly_data(row: &[Cell]) -> bool {
+    let mut texts: [&str; 3] = [""; 3];
+    let mut n = 0;
+    for cell in row {
+        if n == texts.len() {
+            break;
+        }
+        if cell.is_blank() {
+            continue;
+        }
+        let Cell::Text(s) = cell else { return false };
+        let Some(t) = plain_text(s) else { return false };
+        texts[n] = t;
+        n += 1;
+    }
+    n == texts.len()
+        && texts[0] != texts[1]
+        && texts[0] != texts[2]
+        && texts[1] != texts[2]
+        && texts[0]
+            .chars()
+            .next()
+            .is_some_and(|c| c != '*' && !FOOTNOTE_PREFIXES.iter().any(|p| p.starts_with(c)))
+}
+
+/// `s` trimmed, when every character is one NFKC leaves alone (read by lead
+/// byte as in [`crate::text::all_nfkc_stable`]) and none is 计, 数, `t` or
+/// `T`; else `None`.
+fn plain_text(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b't' | b'T' => return None,
+            0x00..=0x7F => i += 1,
+            lead @ 0xE4..=0xE9 => {
+                let (x, y) = (b.get(i + 1).copied()?, b.get(i + 2).copied()?);
+                let cjk = lead != 0xE4 || x >= 0xB8;
+                // 计 is E8 AE A1, 数 E6 95 B0.
+                let totals_mark = matches!((lead, x, y), (0xE8, 0xAE, 0xA1) | (0xE6, 0x95, 0xB0));
+                if !cjk || totals_mark {
+                    return None;
+                }
+                i += 3;
+            }
+            _ => return None,
+        }
+    }
+    Some(crate::text::trim(s))
+}
+
+/// [`classify_row`] without the shortcut for plain records.
+fn classify_row_fully(row: &[Cell]) -> RowClass {
     let Some(first) = row.iter().find(|c| !c.is_blank()) else {
         return RowClass::Blank;
     };
@@ -613,6 +677,84 @@ fn is_totals_row(row: &[Cell]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_records_are_told_as_the_full_classification_tells_them() {
+        let cells = [
+            "ZFCG-00000001",
+            "大束镇",
+            "竞争性磋商",
+            "供应商3235有限公司",
+            "8102.11",
+            "合计",
+            "总计",
+            "小计:",
+            "Total",
+            "注:数据来源",
+            "注",
+            "说明",
+            "单位:万元",
+            "单位：元",
+            "*",
+            "※备注",
+            " 大束镇 ",
+            "大束镇",
+            "ｔｏｔａｌ",
+            "全市合计",
+            "人数",
+            "",
+            " ",
+            "\u{200B}",
+            "制表人:张三",
+            "3",
+            "2024-02-27",
+            "城关镇",
+            "①",
+            "计划",
+            "合 计",
+        ];
+        let mut rows = 0;
+        let mut plain = 0;
+        let mut x = 7u64;
+        for _ in 0..20_000 {
+            let width = 2 + (x % 5) as usize;
+            let row: Vec<Cell> = (0..width)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    match cells[(x % cells.len() as u64) as usize] {
+                        "" => Cell::Empty,
+                        "3" if x % 2 == 0 => Cell::Int(3),
+                        t => Cell::Text(t.into()),
+                    }
+                })
+                .collect();
+            rows += 1;
+            if plainly_data(&row) {
+                plain += 1;
+                assert_eq!(classify_row_fully(&row), RowClass::Data, "{row:?}");
+                assert_eq!(trailing_note_of(&row, 6), None, "{row:?}");
+            }
+        }
+        // Enough rows of both kinds for the comparison to mean something.
+        assert!(plain > 500 && rows - plain > 500, "{plain} of {rows} rows taken as plain");
+        assert!(plainly_data(&[
+            Cell::Text("ZFCG-00000000".into()),
+            Cell::Text("大束镇".into()),
+            Cell::Text("竞争性磋商".into()),
+        ]));
+        for not_plain in [
+            ["合计", "大束镇", "1"],
+            ["注:本表", "大束镇", "1"],
+            ["大束镇", "大束镇", "1"],
+            ["人数", "大束镇", "1"],
+            ["Ｔotal", "大束镇", "1"],
+        ] {
+            let row: Vec<Cell> = not_plain.iter().map(|t| Cell::Text((*t).into())).collect();
+            assert!(!plainly_data(&row), "{not_plain:?}");
+        }
+    }
 
     fn sheet(csv: &str) -> Sheet {
         Sheet {

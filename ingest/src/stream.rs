@@ -40,7 +40,9 @@ use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
 use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
 use crate::report::{Report, SheetReport, TotalsCheck, Warning};
-use crate::shape::{RowClass, Shape, classify_row, detect, trailing_note_of, width_of};
+use crate::shape::{
+    RowClass, Shape, classify_row, detect, plainly_data, trailing_note_of, width_of,
+};
 use crate::table::{
     Problems, add_examples, column_unit, locate, read_notes, sum_of, sum_value, to_arrow,
     totals_column,
@@ -1062,6 +1064,9 @@ const PARALLEL_MIN_ROWS: usize = 256;
 /// A row's class below the header, and whether a data row could be a
 /// trailing note.
 fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
+    if plainly_data(cells) {
+        return (RowClass::Data, false);
+    }
     let class = classify_row(cells);
     let note = matches!(class, RowClass::Data) && trailing_note_of(cells, width).is_some();
     (class, note)
