@@ -30,7 +30,10 @@ fn builder() -> WriterPropertiesBuilder {
 /// such as `project_code = 'ZB2023-00000001'` skips the row groups without
 /// the value (min/max statistics cannot unless the column is sorted). Each
 /// filter is sized for a whole row group and folded down to the values it
-/// holds when the row group is written. Columns of a few repeated values
+/// holds when the row group is written; a column whose first values
+/// repeat (suppliers) gets a filter sized for the values it is likely to
+/// hold ([`Sample::likely_distinct`]), small enough to stay in the cache
+/// while it is filled. Columns of a few repeated values
 /// (towns, procurement methods) get none: every row group holds them all,
 /// so a filter would cost a hash per value and skip nothing.
 ///
@@ -52,7 +55,7 @@ pub fn writer_properties(first: &RecordBatch) -> WriterProperties {
         if !sample.repeats_few_values() {
             b = b
                 .set_column_bloom_filter_enabled(path.clone(), true)
-                .set_column_bloom_filter_max_ndv(path.clone(), ROW_GROUP_ROWS as u64);
+                .set_column_bloom_filter_max_ndv(path.clone(), sample.filter_values());
         }
         if sample.all_different() {
             b = b.set_column_dictionary_enabled(path, false);
@@ -68,22 +71,52 @@ const CARDINALITY_SAMPLE: usize = 4096;
 struct Sample {
     values: usize,
     distinct: usize,
+    /// Values seen once, and twice.
+    once: usize,
+    twice: usize,
 }
+
+/// The smallest bloom filter made for a row group: sized for this many
+/// distinct values (64 KiB).
+const MIN_FILTER_VALUES: u64 = 1 << 16;
 
 impl Sample {
     fn of(column: &arrow::array::ArrayRef) -> Self {
-        let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() else {
-            return Sample {
-                values: 0,
-                distinct: 0,
-            };
-        };
-        let values: Vec<&str> = strings.iter().flatten().take(CARDINALITY_SAMPLE).collect();
-        let distinct: std::collections::HashSet<&str> = values.iter().copied().collect();
-        Sample {
-            values: values.len(),
-            distinct: distinct.len(),
+        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut values = 0;
+        if let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() {
+            for value in strings.iter().flatten().take(CARDINALITY_SAMPLE) {
+                *counts.entry(value).or_insert(0) += 1;
+                values += 1;
+            }
         }
+        Sample {
+            values,
+            distinct: counts.len(),
+            once: counts.values().filter(|&&n| n == 1).count(),
+            twice: counts.values().filter(|&&n| n == 2).count(),
+        }
+    }
+
+    /// How many distinct values the whole column likely holds, from how
+    /// often the sampled values repeat (Chao's estimate: values seen once
+    /// stand for the values not seen). `None` when the sample is too small
+    /// or nearly all different: then nothing bounds it.
+    fn likely_distinct(&self) -> Option<u64> {
+        if self.values < 256 || self.all_different() {
+            return None;
+        }
+        let (once, twice) = (self.once as u64, self.twice as u64);
+        Some(self.distinct as u64 + once * once.saturating_sub(1) / (2 * (twice + 1)))
+    }
+
+    /// The distinct values a row group's bloom filter is made for: four
+    /// times the likely count (the first rows may repeat more than the
+    /// rest), at least [`MIN_FILTER_VALUES`], at most a row group's rows.
+    fn filter_values(&self) -> u64 {
+        let most = ROW_GROUP_ROWS as u64;
+        self.likely_distinct()
+            .map_or(most, |n| n.saturating_mul(4).clamp(MIN_FILTER_VALUES, most))
     }
 
     /// A few values repeated: fewer distinct values than a sixteenth of
@@ -312,6 +345,46 @@ mod tests {
         let meta = reader.metadata().file_metadata();
         assert_eq!(meta.num_rows(), 2);
         assert_eq!(meta.schema_descr().column(0).name(), "s");
+    }
+
+    /// A text column of `n` values drawn from `kinds` different ones.
+    fn drawn(n: usize, kinds: u64) -> arrow::array::ArrayRef {
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        let values = (0..n).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            format!("供应商{}有限公司", x % kinds)
+        });
+        Arc::new(StringArray::from_iter_values(values))
+    }
+
+    #[test]
+    fn filters_are_sized_for_the_values_a_column_likely_holds() {
+        for (kinds, low, high) in [(5_000, 4_000, 6_500), (12_000, 9_000, 16_000)] {
+            let sample = Sample::of(&drawn(10_000, kinds));
+            let likely = sample.likely_distinct().unwrap();
+            assert!((low..high).contains(&likely), "{kinds}: {likely}");
+        }
+        // Suppliers repeat: a 64 KiB filter instead of one for a row group.
+        assert_eq!(Sample::of(&drawn(10_000, 5_000)).filter_values(), 1 << 16);
+        let sample = Sample {
+            values: 4096,
+            distinct: 3600,
+            once: 3200,
+            twice: 300,
+        };
+        assert_eq!(sample.likely_distinct(), Some(3600 + 3200 * 3199 / 602));
+        assert_eq!(sample.filter_values(), (3600 + 3200 * 3199 / 602) * 4);
+        // All different, or too few to tell: sized for a whole row group.
+        let codes: arrow::array::ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..10_000).map(|i| format!("ZB2023-{i:08}")),
+        ));
+        assert_eq!(Sample::of(&codes).filter_values(), ROW_GROUP_ROWS as u64);
+        assert_eq!(
+            Sample::of(&drawn(100, 5)).filter_values(),
+            ROW_GROUP_ROWS as u64
+        );
     }
 
     #[test]
