@@ -409,7 +409,12 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
 
 fn mask_in_text(text: &str) -> Option<String> {
     // Every identifier found in text has at least 11 digits; text that NFKC
-    // leaves alone (no full-width digits) with fewer holds none.
+    // leaves alone (no full-width digits) with fewer holds none, and so does
+    // text of fewer than 11 bytes (NFKC makes at most two digits of three
+    // bytes, `⒛` → `20.`).
+    if text.len() < MIN_DIGITS_IN_TEXT {
+        return None;
+    }
     if crate::text::all_nfkc_stable(text)
         && text.bytes().filter(u8::is_ascii_digit).count() < MIN_DIGITS_IN_TEXT
     {
