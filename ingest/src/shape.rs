@@ -738,7 +738,10 @@ mod tests {
             }
         }
         // Enough rows of both kinds for the comparison to mean something.
-        assert!(plain > 500 && rows - plain > 500, "{plain} of {rows} rows taken as plain");
+        assert!(
+            plain > 500 && rows - plain > 500,
+            "{plain} of {rows} rows taken as plain"
+        );
         assert!(plainly_data(&[
             Cell::Text("ZFCG-00000000".into()),
             Cell::Text("大束镇".into()),

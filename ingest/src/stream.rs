@@ -192,8 +192,8 @@ pub fn ingest_delimited<E: From<Error>>(
             size,
             1,
             progress,
-            |first, rows| {
-                scan.feed_chunk(first, rows, &mut |state, data| {
+            |first, rows, plain| {
+                scan.feed_chunk(first, rows, plain, &mut |state, data| {
                     guess.take(state, data, &mut on_batch)
                 })
             },
@@ -241,7 +241,7 @@ pub fn ingest_delimited<E: From<Error>>(
                 size,
                 2,
                 progress,
-                |first, rows| {
+                |first, rows, _| {
                     let data: Vec<(usize, &[Cell])> = (first..)
                         .zip(rows)
                         .filter(|(ordinal, _)| plan.is_data(*ordinal))
@@ -668,6 +668,9 @@ struct Chunk {
     /// Ordinal of the first row.
     first: usize,
     rows: Vec<Vec<Cell>>,
+    /// Whether each row is a plain record ([`plainly_data`]), told by the
+    /// reader thread while the row is fresh in its cache.
+    plain: Vec<bool>,
     /// Rows in use (the rest are spare buffers).
     len: usize,
     /// Bytes of the file consumed after the last row.
@@ -683,7 +686,7 @@ enum Reading {
 
 /// Reads every record of the file as cells and hands them to `each` a chunk
 /// at a time, with the 0-based ordinal of the chunk's first row (the row
-/// index a file read whole would give it).
+/// index a file read whole would give it) and which rows are plain records.
 ///
 /// Decoding and CSV parsing run on their own thread, a few chunks of rows
 /// ahead of `each`.
@@ -696,7 +699,7 @@ fn read_records<E: From<Error>>(
     size: u64,
     pass: u8,
     progress: Option<Progress>,
-    mut each: impl FnMut(usize, &[Vec<Cell>]) -> std::result::Result<(), E>,
+    mut each: impl FnMut(usize, &[Vec<Cell>], &[bool]) -> std::result::Result<(), E>,
 ) -> std::result::Result<(usize, Option<usize>), E> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Reading>(CHUNKS_AHEAD);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Chunk>();
@@ -709,7 +712,11 @@ fn read_records<E: From<Error>>(
         for message in rx {
             match message {
                 Reading::Rows(chunk) => {
-                    each(chunk.first, &chunk.rows[..chunk.len])?;
+                    each(
+                        chunk.first,
+                        &chunk.rows[..chunk.len],
+                        &chunk.plain[..chunk.len],
+                    )?;
                     if let Some(p) = progress
                         && chunk.consumed >= reported + (4 << 20)
                     {
@@ -763,11 +770,13 @@ fn parse_records(
         let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
             first,
             rows: Vec::with_capacity(CHUNK_ROWS),
+            plain: Vec::with_capacity(CHUNK_ROWS),
             len: 0,
             consumed: 0,
         });
         chunk.first = first;
         chunk.len = 0;
+        chunk.plain.clear();
         chunk
     };
     let mut chunk = new_chunk(0);
@@ -849,6 +858,7 @@ fn parse_records(
                 None => cells.push(new()),
             }
         }
+        chunk.plain.push(plainly_data(cells));
         chunk.len += 1;
         ordinal += 1;
         if chunk.len == CHUNK_ROWS {
@@ -946,6 +956,7 @@ impl<'a> Scan<'a> {
         &mut self,
         first: usize,
         rows: &[Vec<Cell>],
+        plain: &[bool],
         on_data: &mut OnData<'_, E>,
     ) -> std::result::Result<(), Stop<E>> {
         let mut at = 0;
@@ -966,7 +977,7 @@ impl<'a> Scan<'a> {
                 .iter()
                 .filter(|r| !r.iter().all(Cell::is_blank))
                 .count();
-            let data = state.feed_chunk(first + at, rest);
+            let data = state.feed_chunk(first + at, rest, plain.get(at..));
             on_data(state, &borrowed(&data))?;
         }
         Ok(())
@@ -1012,7 +1023,7 @@ impl<'a> Scan<'a> {
             footnotes: Vec::new(),
             footnotes_count: 0,
         };
-        let data = state.feed_chunk(0, &sheet.rows);
+        let data = state.feed_chunk(0, &sheet.rows, None);
         on_data(&mut state, &borrowed(&data))?;
         self.state = Some(state);
         Ok(())
@@ -1075,21 +1086,42 @@ fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
 impl Classified {
     /// Classifies many rows (side by side) and takes them in order; returns
     /// the data rows found, in file order, for [`Classified::observe`].
-    fn feed_chunk<'r>(&mut self, first: usize, rows: &'r [Vec<Cell>]) -> DataRows<'r> {
+    /// Rows `plain` marks are records already.
+    fn feed_chunk<'r>(
+        &mut self,
+        first: usize,
+        rows: &'r [Vec<Cell>],
+        plain: Option<&[bool]>,
+    ) -> DataRows<'r> {
         let skip = self.shape.first_data.saturating_sub(first).min(rows.len());
         let (first, rows) = (first + skip, &rows[skip..]);
+        let plain = plain.and_then(|p| p.get(skip..)).unwrap_or_default();
+        let is_plain = |i: usize| plain.get(i).copied().unwrap_or(false);
         let width = self.width;
-        let piece = rows.len().div_ceil(crate::parallel::threads() * 4).max(64);
-        let classes = crate::parallel::map(rows.chunks(piece).collect(), |piece| {
-            piece
-                .iter()
-                .map(|cells| classify(cells, width))
-                .collect::<Vec<_>>()
-        });
+        let class_of = |i: usize| {
+            if is_plain(i) {
+                (RowClass::Data, false)
+            } else {
+                classify(&rows[i], width)
+            }
+        };
+        let others = (0..rows.len()).filter(|&i| !is_plain(i)).count();
+        let classes: Vec<(RowClass, bool)> = if others < PARALLEL_MIN_ROWS {
+            (0..rows.len()).map(class_of).collect()
+        } else {
+            let piece = rows.len().div_ceil(crate::parallel::threads() * 4).max(64);
+            let starts: Vec<usize> = (0..rows.len()).step_by(piece).collect();
+            crate::parallel::map(starts, |start| {
+                (start..(start + piece).min(rows.len()))
+                    .map(class_of)
+                    .collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect()
+        };
         let mut data = Vec::with_capacity(rows.len());
-        for ((ordinal, cells), (class, note)) in
-            (first..).zip(rows).zip(classes.into_iter().flatten())
-        {
+        for ((ordinal, cells), (class, note)) in (first..).zip(rows).zip(classes) {
             self.apply(ordinal, cells, class, note, &mut data);
         }
         data
