@@ -725,7 +725,7 @@ mod tests {
                     x ^= x << 17;
                     match cells[(x % cells.len() as u64) as usize] {
                         "" => Cell::Empty,
-                        "3" if x % 2 == 0 => Cell::Int(3),
+                        "3" if x.is_multiple_of(2) => Cell::Int(3),
                         t => Cell::Text(t.into()),
                     }
                 })
