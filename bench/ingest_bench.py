@@ -4,8 +4,10 @@ and against pandas + openpyxl + pyarrow for XLSX → Parquet, same files, same r
 
 Targets: ≥ 1.0× DuckDB's throughput for CSV, ≥ 20× pandas' for XLSX.
 Each tool runs in its own process (so peak RSS is its own); wall time is
-measured around the process, the best of RUNS runs.
-Environment: CSV_ROWS (1000000), XLSX_ROWS (100000), RUNS (3), GONGKAI_BIN, OUT.
+measured around the process, the best of RUNS runs (the median is shown too);
+the two tools of a comparison take turns run by run, so drift of a shared
+machine's speed falls on both.
+Environment: CSV_ROWS (1000000), XLSX_ROWS (100000), RUNS (5), GONGKAI_BIN, OUT.
 
 MODE=stream: peak RSS of `gongkai convert` on CSV files of growing size
 (STREAM_SIZES_MB, default 100,300,1000), DuckDB on the largest in the same run:
@@ -15,6 +17,7 @@ a streamed ingest's memory must not grow with the file.
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,7 +25,7 @@ import time
 
 CSV_ROWS = int(os.environ.get("CSV_ROWS", "1000000"))
 XLSX_ROWS = int(os.environ.get("XLSX_ROWS", "100000"))
-RUNS = int(os.environ.get("RUNS", "3"))
+RUNS = int(os.environ.get("RUNS", "5"))
 BIN = os.environ["GONGKAI_BIN"]
 OUT = os.environ.get("OUT", "/tmp")
 
@@ -64,23 +67,38 @@ def write_xlsx(path, n):
     wb.close()
 
 
+def run_once(cmd):
+    """Wall time of one run and the child's peak RSS (MiB)."""
+    with tempfile.TemporaryFile() as err:
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(p.pid, 0)
+        elapsed = time.perf_counter() - t
+        if status != 0:
+            err.seek(0)
+            sys.exit(f"{cmd[0]} failed: {err.read()[-2000:].decode(errors='replace')}")
+    # Linux reports ru_maxrss in KiB, for this child alone.
+    return elapsed, usage.ru_maxrss // 1024
+
+
 def timed(cmd):
     """Best wall time of RUNS runs and the largest child peak RSS (MiB)."""
-    best = None
-    peak = 0
-    for _ in range(RUNS):
-        with tempfile.TemporaryFile() as err:
-            t = time.perf_counter()
-            p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-            _, status, usage = os.wait4(p.pid, 0)
-            elapsed = time.perf_counter() - t
-            if status != 0:
-                err.seek(0)
-                sys.exit(f"{cmd[0]} failed: {err.read()[-2000:].decode(errors='replace')}")
-        # Linux reports ru_maxrss in KiB, for this child alone.
-        peak = max(peak, usage.ru_maxrss // 1024)
-        best = elapsed if best is None else min(best, elapsed)
+    (best, _, peak), = timed_in_turns([cmd])
     return best, peak
+
+
+def timed_in_turns(cmds):
+    """Best and median wall time and largest peak RSS of each command over
+    RUNS rounds, the commands taking turns within each round: a slow minute
+    of a shared machine then falls on every tool alike."""
+    times = [[] for _ in cmds]
+    peaks = [0 for _ in cmds]
+    for _ in range(RUNS):
+        for i, cmd in enumerate(cmds):
+            elapsed, rss = run_once(cmd)
+            times[i].append(elapsed)
+            peaks[i] = max(peaks[i], rss)
+    return [(min(t), statistics.median(t), p) for t, p in zip(times, peaks)]
 
 
 def main():
@@ -101,15 +119,15 @@ def main():
         "import pandas as pd; pd.read_excel('%s', engine='openpyxl').to_parquet('%s', engine='pyarrow')"
         % (xlsx_path, out))]
     results = {}
-    for name, cmd, mb in [
-        ("gongkai_csv", [BIN, "convert", csv_path, out], csv_mb),
-        ("duckdb_csv", duckdb, csv_mb),
-        ("gongkai_xlsx", [BIN, "convert", xlsx_path, out], xlsx_mb),
-        ("pandas_xlsx", pandas, xlsx_mb),
+    for pair, mb in [
+        ([("gongkai_csv", [BIN, "convert", csv_path, out]), ("duckdb_csv", duckdb)], csv_mb),
+        ([("gongkai_xlsx", [BIN, "convert", xlsx_path, out]), ("pandas_xlsx", pandas)], xlsx_mb),
     ]:
-        secs, rss = timed(cmd)
-        results[name] = {"seconds": round(secs, 3), "mb_per_s": round(mb / secs, 2), "peak_rss_mib": rss, "input_mb": round(mb, 1)}
-        print(f"{name:14s} {secs:8.2f} s  {mb / secs:8.2f} MB/s  peak RSS {rss} MiB  ({mb:.1f} MB)")
+        for (name, _), (secs, median, rss) in zip(pair, timed_in_turns([cmd for _, cmd in pair])):
+            results[name] = {"seconds": round(secs, 3), "median_seconds": round(median, 3),
+                             "mb_per_s": round(mb / secs, 2), "peak_rss_mib": rss, "input_mb": round(mb, 1)}
+            print(f"{name:14s} {secs:8.2f} s (median {median:.2f} s)  {mb / secs:8.2f} MB/s  "
+                  f"peak RSS {rss} MiB  ({mb:.1f} MB)")
     csv_ratio = results["duckdb_csv"]["seconds"] / results["gongkai_csv"]["seconds"]
     xlsx_ratio = results["pandas_xlsx"]["seconds"] / results["gongkai_xlsx"]["seconds"]
     print(f"CSV:  Gongkai throughput = {csv_ratio:.2f}× DuckDB's (target ≥ 1.0)")
