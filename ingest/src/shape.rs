@@ -537,7 +537,7 @@ fn plain_text(s: &str) -> Option<&str> {
 }
 
 /// [`classify_row`] without the shortcut for plain records.
-fn classify_row_fully(row: &[Cell]) -> RowClass {
+pub(crate) fn classify_row_fully(row: &[Cell]) -> RowClass {
     let Some(first) = row.iter().find(|c| !c.is_blank()) else {
         return RowClass::Blank;
     };

@@ -41,7 +41,7 @@ use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
 use crate::report::{Report, SheetReport, TotalsCheck, Warning};
 use crate::shape::{
-    RowClass, Shape, classify_row, detect, plainly_data, trailing_note_of, width_of,
+    RowClass, Shape, classify_row_fully, detect, plainly_data, trailing_note_of, width_of,
 };
 use crate::table::{
     Problems, add_examples, column_unit, locate, read_notes, sum_of, sum_value, to_arrow,
@@ -434,7 +434,8 @@ fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat>
     // The first characters, for the delimiter and the control-character
     // check: valid UTF-8 as it is, other text decoded.
     let body = &prefix[(skip as usize).min(prefix.len())..];
-    let text = match utf8_text(body).filter(|_| encoding == encoding_rs::UTF_8) {
+    let utf8 = (encoding == encoding_rs::UTF_8).then(|| utf8_text(body));
+    let text = match utf8.flatten() {
         Some(text) => Cow::Borrowed(text),
         None => {
             let mut decoder = encoding.new_decoder_without_bom_handling();
@@ -1073,12 +1074,12 @@ impl<'a> Scan<'a> {
 const PARALLEL_MIN_ROWS: usize = 256;
 
 /// A row's class below the header, and whether a data row could be a
-/// trailing note.
-fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
-    if plainly_data(cells) {
+/// trailing note; `plain`: what [`plainly_data`] says of it.
+fn classify(cells: &[Cell], width: u32, plain: bool) -> (RowClass, bool) {
+    if plain {
         return (RowClass::Data, false);
     }
-    let class = classify_row(cells);
+    let class = classify_row_fully(cells);
     let note = matches!(class, RowClass::Data) && trailing_note_of(cells, width).is_some();
     (class, note)
 }
@@ -1086,7 +1087,7 @@ fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
 impl Classified {
     /// Classifies many rows (side by side) and takes them in order; returns
     /// the data rows found, in file order, for [`Classified::observe`].
-    /// Rows `plain` marks are records already.
+    /// `plain` tells which rows are plain records, when the reader told it.
     fn feed_chunk<'r>(
         &mut self,
         first: usize,
@@ -1099,11 +1100,9 @@ impl Classified {
         let is_plain = |i: usize| plain.get(i).copied().unwrap_or(false);
         let width = self.width;
         let class_of = |i: usize| {
-            if is_plain(i) {
-                (RowClass::Data, false)
-            } else {
-                classify(&rows[i], width)
-            }
+            let cells = &rows[i];
+            let plain = plain.get(i).copied().unwrap_or_else(|| plainly_data(cells));
+            classify(cells, width, plain)
         };
         let others = (0..rows.len()).filter(|&i| !is_plain(i)).count();
         let classes: Vec<(RowClass, bool)> = if others < PARALLEL_MIN_ROWS {

@@ -295,17 +295,25 @@ fn awkward_files_stream_to_the_same_table_and_report() {
     );
 }
 
+/// A CSV text (header `code,name,amount`) of rows `row(0)`, `row(1)` … until
+/// it is past the first megabytes read to choose the encoding, and how
+/// many rows it holds.
+fn past_the_encoding_prefix(row: impl Fn(usize) -> String) -> (String, usize) {
+    let mut text = String::from("code,name,amount\n");
+    let mut rows = 0;
+    while text.len() < (4 << 20) + (256 << 10) {
+        text.push_str(&row(rows));
+        rows += 1;
+    }
+    (text, rows)
+}
+
 #[test]
 fn a_file_that_stops_being_utf8_after_its_first_megabytes_is_read_again() {
     // GBK whose first 4 MiB are ASCII (so valid UTF-8): taken as UTF-8 at
     // first, then read again with the encoding detected over the whole file.
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("code,name,amount\n");
-    let mut i = 0;
-    while text.len() < (4 << 20) + (256 << 10) {
-        text.push_str(&format!("A{i:07},item {i},{i}.50\n"));
-        i += 1;
-    }
+    let (mut text, i) = past_the_encoding_prefix(|i| format!("A{i:07},item {i},{i}.50\n"));
     for k in 0..200 {
         text.push_str(&format!("B{k:07},城关镇第{k}项,{k}.25\n"));
     }
@@ -347,12 +355,7 @@ fn a_nul_deep_in_a_streamed_utf8_file_is_refused_with_its_line() {
     // passed through as it is: a NUL there still stops the ingest, and the
     // error names its line.
     let dir = tempfile::tempdir().unwrap();
-    let mut text = String::from("code,name,amount\n");
-    let mut lines = 1;
-    while text.len() < (4 << 20) + (256 << 10) {
-        text.push_str(&format!("A{lines:07},城关镇 {lines},{lines}.50\n"));
-        lines += 1;
-    }
+    let (mut text, rows) = past_the_encoding_prefix(|i| format!("A{i:07},城关镇 {i},{i}.50\n"));
     text.push_str("B0000001,bad\0row,1.00\n");
     let path = write(dir.path(), "nul.csv", text.as_bytes());
     let e = stream::ingest_delimited(
@@ -364,7 +367,8 @@ fn a_nul_deep_in_a_streamed_utf8_file_is_refused_with_its_line() {
         |_| Ok::<_, gongkai_ingest::Error>(()),
     )
     .unwrap_err();
-    let expected = format!("NUL character on line {}", lines + 1);
+    // The header, the rows, then the NUL.
+    let expected = format!("NUL character on line {}", rows + 2);
     assert!(e.to_string().contains(&expected), "{e}");
 }
 
