@@ -5,6 +5,7 @@
 //! `人员经费`/`公用经费`), a totals row (`合计`) first or last, blank rows and
 //! footnotes (`注：…`, `制表人：…`) below. This module finds each part.
 
+use crate::chunk::CellRef;
 use crate::read::{Cell, Merge, Sheet};
 use crate::text::{
     compacted, nfkc_stable, normalize, normalized, parse_date, parse_number, unit_line,
@@ -486,6 +487,11 @@ pub(crate) fn classify_row(row: &[Cell]) -> RowClass {
 /// footnote does. [`classify_row`] would find it data, and it is no trailing
 /// note (its texts differ).
 pub(crate) fn plainly_data(row: &[Cell]) -> bool {
+    plainly_data_of(row.iter().map(CellRef::Cell))
+}
+
+/// [`plainly_data`] of a row given cell by cell.
+pub(crate) fn plainly_data_of<'a>(row: impl IntoIterator<Item = CellRef<'a>>) -> bool {
     let mut texts: [&str; 3] = [""; 3];
     let mut n = 0;
     for cell in row {
@@ -495,7 +501,7 @@ pub(crate) fn plainly_data(row: &[Cell]) -> bool {
         if cell.is_blank() {
             continue;
         }
-        let Cell::Text(s) = cell else { return false };
+        let Some(s) = cell.text() else { return false };
         let Some(t) = plain_text(s) else { return false };
         texts[n] = t;
         n += 1;

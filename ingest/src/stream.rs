@@ -23,9 +23,10 @@
 //!    and pass two reads the file again, converting with the decided types.
 //!
 //! In both passes a reader thread decodes and parses the file a few chunks
-//! of rows ahead (`read_records`); the rows of a chunk are classified side
-//! by side and taken in order, and the columns are typed and converted side
-//! by side on every core (`parallel.rs`).
+//! of rows ahead (`read_records`), each chunk held column by column
+//! ([`ChunkColumns`]); the rows of a chunk are classified side by side and
+//! taken in order, and the columns are typed and converted side by side on
+//! every core (`parallel.rs`), each reading its column's texts in order.
 //!
 //! The result is the same table and report as [`crate::ingest_with_policy`]
 //! on the file read whole (tested on the corpus), except that the shape is
@@ -35,13 +36,15 @@
 //! [`Limits::stream_head_rows`]: crate::Limits::stream_head_rows
 //! [`Limits::stream_batch_rows`]: crate::Limits::stream_batch_rows
 
+use crate::chunk::{CellRef, ChunkColumns, Rows};
 use crate::naming::unique_names;
 use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
 use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
 use crate::report::{Report, SheetReport, TotalsCheck, Warning};
 use crate::shape::{
-    RowClass, Shape, classify_row_fully, detect, plainly_data, trailing_note_of, width_of,
+    RowClass, Shape, classify_row_fully, detect, plainly_data, plainly_data_of, trailing_note_of,
+    width_of,
 };
 use crate::table::{
     Problems, add_examples, column_unit, locate, read_notes, sum_of, sum_value, to_arrow,
@@ -241,14 +244,13 @@ pub fn ingest_delimited<E: From<Error>>(
                 size,
                 2,
                 progress,
-                |first, rows, _| {
-                    let data: Vec<(usize, &[Cell])> = (first..)
-                        .zip(rows)
+                |first, chunk, _| {
+                    let picks: Vec<(usize, usize)> = (0..chunk.len())
+                        .map(|i| (first + i, i))
                         .filter(|(ordinal, _)| plan.is_data(*ordinal))
-                        .map(|(ordinal, cells)| (ordinal, cells.as_slice()))
                         .collect();
                     convert
-                        .take(&data, options, None, &mut on_batch)
+                        .take(Rows::Picked(chunk, &picks), options, None, &mut on_batch)
                         .map(|_| ())
                 },
             )
@@ -294,16 +296,15 @@ impl<'p> Guess<'p> {
     fn take<E>(
         &mut self,
         state: &mut Classified,
-        rows: &[(usize, &[Cell])],
+        rows: Rows,
         on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), Stop<E>> {
         let mut rows = rows;
         if self.convert.is_none() {
             let wanted = self.options.limits.stream_head_rows.max(1);
-            let (now, later) = rows.split_at(wanted.saturating_sub(state.observed).min(rows.len()));
+            let (now, later) = rows.split_at(wanted.saturating_sub(state.observed));
             state.observe(now, None);
-            self.waiting
-                .extend(now.iter().map(|(o, cells)| (*o, cells.to_vec())));
+            self.waiting.extend(now.to_owned());
             if state.observed < wanted {
                 return Ok(());
             }
@@ -330,7 +331,7 @@ impl<'p> Guess<'p> {
             .iter()
             .map(|(o, cells)| (*o, cells.as_slice()))
             .collect();
-        self.handed |= convert.take(&rows, self.options, None, on_batch)?;
+        self.handed |= convert.take(Rows::Cells(&rows), self.options, None, on_batch)?;
         self.convert = Some(convert);
         Ok(())
     }
@@ -664,16 +665,17 @@ const CHUNK_ROWS: usize = 4096;
 /// Chunks in flight between the reader thread and the row handler.
 const CHUNKS_AHEAD: usize = 4;
 
-/// Rows parsed by the reader thread, with their cell strings kept for reuse.
+/// Text held by a chunk above which it is handed over before it is full.
+const CHUNK_BYTES: usize = 8 << 20;
+
+/// Rows parsed by the reader thread (the buffers are reused chunk to chunk).
 struct Chunk {
     /// Ordinal of the first row.
     first: usize,
-    rows: Vec<Vec<Cell>>,
+    rows: ChunkColumns,
     /// Whether each row is a plain record ([`plainly_data`]), told by the
     /// reader thread while the row is fresh in its cache.
     plain: Vec<bool>,
-    /// Rows in use (the rest are spare buffers).
-    len: usize,
     /// Bytes of the file consumed after the last row.
     consumed: u64,
 }
@@ -700,7 +702,7 @@ fn read_records<E: From<Error>>(
     size: u64,
     pass: u8,
     progress: Option<Progress>,
-    mut each: impl FnMut(usize, &[Vec<Cell>], &[bool]) -> std::result::Result<(), E>,
+    mut each: impl FnMut(usize, &ChunkColumns, &[bool]) -> std::result::Result<(), E>,
 ) -> std::result::Result<(usize, Option<usize>), E> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Reading>(CHUNKS_AHEAD);
     let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Chunk>();
@@ -713,11 +715,7 @@ fn read_records<E: From<Error>>(
         for message in rx {
             match message {
                 Reading::Rows(chunk) => {
-                    each(
-                        chunk.first,
-                        &chunk.rows[..chunk.len],
-                        &chunk.plain[..chunk.len],
-                    )?;
+                    each(chunk.first, &chunk.rows, &chunk.plain)?;
                     if let Some(p) = progress
                         && chunk.consumed >= reported + (4 << 20)
                     {
@@ -770,13 +768,12 @@ fn parse_records(
     let new_chunk = |first: usize| {
         let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
             first,
-            rows: Vec::with_capacity(CHUNK_ROWS),
+            rows: ChunkColumns::default(),
             plain: Vec::with_capacity(CHUNK_ROWS),
-            len: 0,
             consumed: 0,
         });
         chunk.first = first;
-        chunk.len = 0;
+        chunk.rows.clear();
         chunk.plain.clear();
         chunk
     };
@@ -830,39 +827,36 @@ fn parse_records(
         if width > 0 {
             budget.check_cell(SHEET, line0, width - 1, 0)?;
         }
-        let long = record.as_slice().len() > options.limits.max_cell_bytes;
-        if chunk.len == chunk.rows.len() {
-            chunk.rows.push(Vec::new());
+        if record.as_slice().len() > options.limits.max_cell_bytes {
+            for c in 0..width {
+                budget.check_cell(SHEET, line0, c, field(c).len())?;
+            }
         }
-        // Row buffers are reused from chunk to chunk, and so are their strings.
-        let cells = &mut chunk.rows[chunk.len];
-        cells.truncate(width);
-        for c in 0..width {
+        // Blank fields are held as empty text.
+        let kept = |c: usize| {
             let f = field(c);
-            if long {
-                budget.check_cell(SHEET, line0, c, f.len())?;
+            if crate::text::trim(f).is_empty() {
+                ""
+            } else {
+                f
             }
-            let blank = crate::text::trim(f).is_empty();
-            let new = || {
-                if blank {
-                    Cell::Empty
-                } else {
-                    Cell::Text(f.to_string())
-                }
-            };
-            match cells.get_mut(c) {
-                Some(Cell::Text(s)) if !blank => {
-                    s.clear();
-                    s.push_str(f);
-                }
-                Some(cell) => *cell = new(),
-                None => cells.push(new()),
-            }
-        }
-        chunk.plain.push(plainly_data(cells));
-        chunk.len += 1;
+        };
+        chunk
+            .plain
+            .push(plainly_data_of((0..width).map(|c| CellRef::Text(kept(c)))));
+        chunk
+            .rows
+            .push_row(width, kept)
+            .map_err(|too_long| Error::CellTooLong {
+                file: file.to_string(),
+                sheet: SHEET.to_string(),
+                row: line0 as u64 + 1,
+                column: crate::report::column_letter(too_long.column),
+                bytes: too_long.bytes,
+                limit: u32::MAX as usize,
+            })?;
         ordinal += 1;
-        if chunk.len == CHUNK_ROWS {
+        if chunk.rows.len() == CHUNK_ROWS || chunk.rows.bytes() >= CHUNK_BYTES {
             chunk.consumed = reader.get_ref().consumed;
             let next = new_chunk(ordinal);
             if tx
@@ -875,7 +869,7 @@ fn parse_records(
         }
     }
     chunk.consumed = reader.get_ref().consumed;
-    if chunk.len > 0 && tx.send(Reading::Rows(chunk)).is_err() {
+    if chunk.rows.len() > 0 && tx.send(Reading::Rows(chunk)).is_err() {
         return Ok((0, None));
     }
     let decoding = reader.get_ref();
@@ -927,17 +921,56 @@ struct Classified {
     unit: Option<String>,
 }
 
-/// Data rows in file order with their ordinals: borrowed from the chunk
-/// read, or rows held back as possible notes and confirmed now.
-type DataRows<'r> = Vec<(usize, Cow<'r, [Cell]>)>;
+/// The data rows classification found in some rows, in file order.
+#[derive(Default)]
+struct Found {
+    /// Rows of earlier chunks held back as possible notes and confirmed
+    /// now: they come before every picked row.
+    earlier: Vec<(usize, Vec<Cell>)>,
+    /// Each data row's ordinal and index among the rows classified.
+    picks: Vec<(usize, usize)>,
+}
+
+impl Found {
+    /// The earlier rows, to hand over before the picked ones.
+    fn earlier(&self) -> Vec<(usize, &[Cell])> {
+        self.earlier
+            .iter()
+            .map(|(o, c)| (*o, c.as_slice()))
+            .collect()
+    }
+}
+
+/// Rows as classification reads them: a sheet's rows or a chunk's.
+trait ClassifiedRows: Sync {
+    /// Number of rows.
+    fn count(&self) -> usize;
+    /// Row `i`'s cells.
+    fn cells(&self, i: usize) -> Cow<'_, [Cell]>;
+}
+
+impl ClassifiedRows for [Vec<Cell>] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn cells(&self, i: usize) -> Cow<'_, [Cell]> {
+        Cow::Borrowed(self.get(i).map_or(&[], Vec::as_slice))
+    }
+}
+
+impl ClassifiedRows for ChunkColumns {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn cells(&self, i: usize) -> Cow<'_, [Cell]> {
+        Cow::Owned(self.row(i))
+    }
+}
 
 /// What is done with the data rows as pass one finds them (see [`Guess`]).
-type OnData<'f, E> =
-    dyn FnMut(&mut Classified, &[(usize, &[Cell])]) -> std::result::Result<(), Stop<E>> + 'f;
-
-fn borrowed<'d>(data: &'d DataRows) -> Vec<(usize, &'d [Cell])> {
-    data.iter().map(|(o, c)| (*o, c.as_ref())).collect()
-}
+type OnData<'f, E> = dyn FnMut(&mut Classified, Rows) -> std::result::Result<(), Stop<E>> + 'f;
 
 impl<'a> Scan<'a> {
     fn new(file: &'a str, options: &IngestOptions) -> Self {
@@ -956,30 +989,30 @@ impl<'a> Scan<'a> {
     fn feed_chunk<E>(
         &mut self,
         first: usize,
-        rows: &[Vec<Cell>],
+        rows: &ChunkColumns,
         plain: &[bool],
         on_data: &mut OnData<'_, E>,
     ) -> std::result::Result<(), Stop<E>> {
         let mut at = 0;
         while self.state.is_none() && at < rows.len() {
-            let cells = &rows[at];
-            if !cells.iter().all(Cell::is_blank) {
+            if rows.is_filled(at) {
                 self.filled_rows += 1;
             }
-            self.head.push(cells.to_vec());
+            self.head.push(rows.row(at));
             at += 1;
             if self.head.len() >= self.head_rows {
                 self.start(on_data)?;
             }
         }
         if let Some(state) = &mut self.state {
-            let rest = &rows[at..];
-            self.filled_rows += rest
-                .iter()
-                .filter(|r| !r.iter().all(Cell::is_blank))
+            self.filled_rows += (at..rows.len())
+                .filter(|&i| plain.get(i).copied().unwrap_or(false) || rows.is_filled(i))
                 .count();
-            let data = state.feed_chunk(first + at, rest, plain.get(at..));
-            on_data(state, &borrowed(&data))?;
+            let found = state.feed_chunk(first, rows, at, Some(plain));
+            if !found.earlier.is_empty() {
+                on_data(state, Rows::Cells(&found.earlier()))?;
+            }
+            on_data(state, Rows::Picked(rows, &found.picks))?;
         }
         Ok(())
     }
@@ -1024,8 +1057,15 @@ impl<'a> Scan<'a> {
             footnotes: Vec::new(),
             footnotes_count: 0,
         };
-        let data = state.feed_chunk(0, &sheet.rows, None);
-        on_data(&mut state, &borrowed(&data))?;
+        let found = state.feed_chunk(0, sheet.rows.as_slice(), 0, None);
+        let mut data = found.earlier();
+        data.extend(
+            found
+                .picks
+                .iter()
+                .filter_map(|&(o, i)| Some((o, sheet.rows.get(i)?.as_slice()))),
+        );
+        on_data(&mut state, Rows::Cells(&data))?;
         self.state = Some(state);
         Ok(())
     }
@@ -1085,33 +1125,37 @@ fn classify(cells: &[Cell], width: u32, plain: bool) -> (RowClass, bool) {
 }
 
 impl Classified {
-    /// Classifies many rows (side by side) and takes them in order; returns
-    /// the data rows found, in file order, for [`Classified::observe`].
+    /// Classifies the rows from `from` on (side by side) and takes them in
+    /// order; returns the data rows found, in file order, for
+    /// [`Classified::observe`]. `first` is the ordinal of row 0 of `rows`;
     /// `plain` tells which rows are plain records, when the reader told it.
-    fn feed_chunk<'r>(
+    fn feed_chunk<R: ClassifiedRows + ?Sized>(
         &mut self,
         first: usize,
-        rows: &'r [Vec<Cell>],
+        rows: &R,
+        from: usize,
         plain: Option<&[bool]>,
-    ) -> DataRows<'r> {
-        let skip = self.shape.first_data.saturating_sub(first).min(rows.len());
-        let (first, rows) = (first + skip, &rows[skip..]);
-        let plain = plain.and_then(|p| p.get(skip..)).unwrap_or_default();
-        let is_plain = |i: usize| plain.get(i).copied().unwrap_or(false);
+    ) -> Found {
+        let n = rows.count();
+        let from = from.max(self.shape.first_data.saturating_sub(first)).min(n);
+        let told = |i: usize| plain.and_then(|p| p.get(i)).copied();
         let width = self.width;
         let class_of = |i: usize| {
-            let cells = &rows[i];
-            let plain = plain.get(i).copied().unwrap_or_else(|| plainly_data(cells));
-            classify(cells, width, plain)
+            if told(i) == Some(true) {
+                return (RowClass::Data, false);
+            }
+            let cells = rows.cells(i);
+            let plain = told(i).unwrap_or_else(|| plainly_data(&cells));
+            classify(&cells, width, plain)
         };
-        let others = (0..rows.len()).filter(|&i| !is_plain(i)).count();
+        let others = (from..n).filter(|&i| told(i) != Some(true)).count();
         let classes: Vec<(RowClass, bool)> = if others < PARALLEL_MIN_ROWS {
-            (0..rows.len()).map(class_of).collect()
+            (from..n).map(class_of).collect()
         } else {
-            let piece = rows.len().div_ceil(crate::parallel::threads() * 4).max(64);
-            let starts: Vec<usize> = (0..rows.len()).step_by(piece).collect();
+            let piece = (n - from).div_ceil(crate::parallel::threads() * 4).max(64);
+            let starts: Vec<usize> = (from..n).step_by(piece).collect();
             crate::parallel::map(starts, |start| {
-                (start..(start + piece).min(rows.len()))
+                (start..(start + piece).min(n))
                     .map(class_of)
                     .collect::<Vec<_>>()
             })
@@ -1119,23 +1163,29 @@ impl Classified {
             .flatten()
             .collect()
         };
-        let mut data = Vec::with_capacity(rows.len());
-        for ((ordinal, cells), (class, note)) in (first..).zip(rows).zip(classes) {
-            self.apply(ordinal, cells, class, note, &mut data);
+        let mut found = Found {
+            earlier: Vec::new(),
+            picks: Vec::with_capacity(n - from),
+        };
+        for (i, (class, note)) in (from..n).zip(classes) {
+            self.apply(first, i, rows, class, note, &mut found);
         }
-        data
+        found
     }
 
-    /// Takes a classified row in order; adds it to `data` when it is data
-    /// (rows held back as possible notes and confirmed now go first).
-    fn apply<'r>(
+    /// Takes row `i` of `rows` (row 0 is row `first` of the file),
+    /// classified, in order; adds it to `found` when it is data (rows held
+    /// back as possible notes and confirmed now go first).
+    fn apply<R: ClassifiedRows + ?Sized>(
         &mut self,
-        ordinal: usize,
-        cells: &'r [Cell],
+        first: usize,
+        i: usize,
+        rows: &R,
         class: RowClass,
         note: bool,
-        data: &mut DataRows<'r>,
+        found: &mut Found,
     ) {
+        let ordinal = first + i;
         match class {
             RowClass::Blank => {
                 self.blanks += 1;
@@ -1151,19 +1201,22 @@ impl Classified {
             RowClass::Totals => {
                 self.totals_count += 1;
                 if self.totals.len() < MAX_KEPT_ROWS {
-                    self.totals.push((ordinal, cells.to_vec()));
+                    self.totals.push((ordinal, rows.cells(i).into_owned()));
                 }
             }
             RowClass::Data => {
                 if self.pending.len() < MAX_PENDING_NOTES && note {
-                    self.pending.push((ordinal, cells.to_vec()));
+                    self.pending.push((ordinal, rows.cells(i).into_owned()));
                 } else {
                     for (o, c) in std::mem::take(&mut self.pending) {
                         self.mark(o);
-                        data.push((o, Cow::Owned(c)));
+                        match o.checked_sub(first) {
+                            Some(at) => found.picks.push((o, at)),
+                            None => found.earlier.push((o, c)),
+                        }
                     }
                     self.mark(ordinal);
-                    data.push((ordinal, Cow::Borrowed(cells)));
+                    found.picks.push((ordinal, i));
                 }
             }
         }
@@ -1190,8 +1243,8 @@ impl Classified {
     /// Adds data rows to every column's evidence and, given a conversion,
     /// converts them too: each value is parsed once for both. The columns
     /// are worked on side by side when there are many rows.
-    fn observe(&mut self, rows: &[(usize, &[Cell])], convert: Option<&mut Convert>) {
-        let mut width = rows.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    fn observe(&mut self, rows: Rows, convert: Option<&mut Convert>) {
+        let mut width = rows.width();
         width = width.max(self.headers.len());
         let mut slots: Vec<Option<&mut PlannedColumn>> = Vec::new();
         if let Some(convert) = convert {
@@ -1218,17 +1271,16 @@ impl Classified {
             usize,
             ((&mut Evidence, &mut bool), Option<&mut PlannedColumn>),
         )| {
-            for (ordinal, cells) in rows {
-                let cell = cells.get(c).unwrap_or(&Cell::Empty);
+            rows.for_each_cell(c, |ordinal, cell| {
                 if !*has_data && !cell.is_blank() {
                     *has_data = true;
                 }
                 let parsed = evidence.parse(cell);
                 evidence.observe(&parsed);
                 if let Some(col) = col.as_deref_mut() {
-                    col.converter.push_parsed(*ordinal, &parsed, cell);
+                    col.converter.push_parsed(ordinal, &parsed, cell);
                 }
-            }
+            });
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             columns.into_iter().for_each(work);
@@ -1385,7 +1437,7 @@ impl<'p> Convert<'p> {
     /// Returns whether any batch was handed over.
     fn take<E>(
         &mut self,
-        rows: &[(usize, &[Cell])],
+        rows: Rows,
         options: &IngestOptions,
         mut state: Option<&mut Classified>,
         on_batch: &mut impl FnMut(Output) -> std::result::Result<(), E>,
@@ -1395,7 +1447,7 @@ impl<'p> Convert<'p> {
         let mut rest = rows;
         while !rest.is_empty() {
             let room = batch_rows.saturating_sub(self.buffered).max(1);
-            let (now, later) = rest.split_at(room.min(rest.len()));
+            let (now, later) = rest.split_at(room);
             match state.as_deref_mut() {
                 Some(state) => state.observe(now, Some(&mut *self)),
                 None => self.push_rows(now),
@@ -1413,14 +1465,11 @@ impl<'p> Convert<'p> {
 
     /// Converts data rows (with their ordinals), the columns side by side
     /// when there are many rows.
-    fn push_rows(&mut self, rows: &[(usize, &[Cell])]) {
+    fn push_rows(&mut self, rows: Rows) {
         let work = |col: &mut PlannedColumn| {
-            for (ordinal, cells) in rows {
-                col.converter.push(
-                    *ordinal,
-                    cells.get(col.column.index).unwrap_or(&Cell::Empty),
-                );
-            }
+            rows.for_each_cell(col.column.index, |ordinal, cell| {
+                col.converter.push_cell(ordinal, cell);
+            });
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             self.columns.iter_mut().for_each(work);

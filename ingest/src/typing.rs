@@ -1,5 +1,6 @@
 //! Column typing over every value of a column (not a sample).
 
+use crate::chunk::CellRef;
 use crate::read::Cell;
 use crate::text::{
     Decimal, compact, date_of_compact, excel_serial_to_datetime, format_excel_number,
@@ -280,7 +281,11 @@ pub fn header_says_date(header: &str) -> bool {
     DATE_WORDS.iter().any(|w| header.contains(w))
 }
 
-fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
+fn parse_cell(cell: CellRef<'_>, date_hint: bool) -> Parsed<'_> {
+    let cell = match cell {
+        CellRef::Text(raw) => return parse_text(raw, date_hint),
+        CellRef::Cell(cell) => cell,
+    };
     match cell {
         Cell::Empty => Parsed::Null(Cow::Borrowed("")),
         Cell::Int(i) => {
@@ -318,48 +323,51 @@ fn parse_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
         Cell::Bool(b) => Parsed::Bool(*b),
         Cell::DateTime(d) => Parsed::Date(*d),
         Cell::Error(e) => Parsed::Null(Cow::Borrowed(e)),
-        Cell::Text(raw) => {
-            let n = normalized(raw);
-            if n.is_empty() {
-                return Parsed::Null(Cow::Borrowed(""));
-            }
-            if let Some(m) = null_marker(&n) {
-                return Parsed::Null(Cow::Borrowed(m));
-            }
-            // Numbers, dates and scientific notation start with a digit, a
-            // sign, a point or a currency mark (R, ¥, ￥, 人民币); the text is
-            // trimmed, so its first byte is the compact text's first.
-            let may_be_scalar = match n.as_bytes().first() {
-                Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF) => true,
-                Some(0xE4) => n.starts_with("人民币"),
-                _ => false,
-            };
-            if may_be_scalar && !too_long_for_a_scalar(&n) {
-                // Without white space, as the number and date parsers read it.
-                let c = without_space(&n);
-                if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
-                    return Parsed::Destroyed(n);
-                }
-                if date_hint && let Some(d) = date_of_compact(&c, true) {
-                    return Parsed::Date(d);
-                }
-                if let Some(p) = number_of_compact(&c) {
-                    return Parsed::Num(p, c);
-                }
-                if let Some(d) = date_of_compact(&c, false) {
-                    return Parsed::Date(d);
-                }
-            }
-            match &*n {
-                "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
-                "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
-                _ => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
-            }
-        }
+        Cell::Text(raw) => parse_text(raw, date_hint),
     }
 }
 
-fn display(p: &Parsed, cell: &Cell) -> String {
+/// Parses a text cell (see [`parse_cell`]).
+fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
+    let n = normalized(raw);
+    if n.is_empty() {
+        return Parsed::Null(Cow::Borrowed(""));
+    }
+    if let Some(m) = null_marker(&n) {
+        return Parsed::Null(Cow::Borrowed(m));
+    }
+    // Numbers, dates and scientific notation start with a digit, a
+    // sign, a point or a currency mark (R, ¥, ￥, 人民币); the text is
+    // trimmed, so its first byte is the compact text's first.
+    let may_be_scalar = match n.as_bytes().first() {
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF) => true,
+        Some(0xE4) => n.starts_with("人民币"),
+        _ => false,
+    };
+    if may_be_scalar && !too_long_for_a_scalar(&n) {
+        // Without white space, as the number and date parsers read it.
+        let c = without_space(&n);
+        if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
+            return Parsed::Destroyed(n);
+        }
+        if date_hint && let Some(d) = date_of_compact(&c, true) {
+            return Parsed::Date(d);
+        }
+        if let Some(p) = number_of_compact(&c) {
+            return Parsed::Num(p, c);
+        }
+        if let Some(d) = date_of_compact(&c, false) {
+            return Parsed::Date(d);
+        }
+    }
+    match &*n {
+        "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
+        "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
+        _ => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
+    }
+}
+
+fn display(p: &Parsed, cell: CellRef) -> String {
     match p {
         Parsed::Num(_, s) | Parsed::Text(s) | Parsed::Destroyed(s) => s.to_string(),
         _ => cell.display(),
@@ -452,13 +460,13 @@ impl Evidence {
     }
 
     /// Parses a cell as this column reads it.
-    pub(crate) fn parse<'a>(&self, cell: &'a Cell) -> Parsed<'a> {
+    pub(crate) fn parse<'a>(&self, cell: CellRef<'a>) -> Parsed<'a> {
         parse_cell(cell, self.date_hint)
     }
 
     /// Adds one cell to the evidence.
     pub fn add(&mut self, cell: &Cell) {
-        let p = self.parse(cell);
+        let p = self.parse(CellRef::Cell(cell));
         self.observe(&p);
     }
 
@@ -653,11 +661,16 @@ impl Converter {
 
     /// Converts one cell, the `index`-th value of the column.
     pub fn push(&mut self, index: usize, cell: &Cell) {
+        self.push_cell(index, CellRef::Cell(cell));
+    }
+
+    /// [`Converter::push`] of a cell or a chunk's field.
+    pub(crate) fn push_cell(&mut self, index: usize, cell: CellRef) {
         let p = parse_cell(cell, self.decision.date_hint);
         self.push_parsed(index, &p, cell);
     }
 
-    fn misfit(&mut self, index: usize, p: &Parsed, cell: &Cell, why: &str) {
+    fn misfit(&mut self, index: usize, p: &Parsed, cell: CellRef, why: &str) {
         self.misfit_total += 1;
         if self.misfits.len() < MAX_KEPT_PROBLEMS {
             self.misfits.push(Misfit {
@@ -668,7 +681,7 @@ impl Converter {
         }
     }
 
-    pub(crate) fn push_parsed(&mut self, index: usize, p: &Parsed, cell: &Cell) {
+    pub(crate) fn push_parsed(&mut self, index: usize, p: &Parsed, cell: CellRef) {
         let d = self.decision;
         match d.kind {
             Kind::Integer => {
@@ -809,14 +822,17 @@ fn empty_values(kind: Kind, n: usize, bytes: usize) -> Values {
 /// Types one column from its cells. `header` is the last header level.
 pub fn type_column(header: &str, cells: &[&Cell]) -> TypedColumn {
     let mut evidence = Evidence::new(header);
-    let parsed: Vec<Parsed> = cells.iter().map(|c| evidence.parse(c)).collect();
+    let parsed: Vec<Parsed> = cells
+        .iter()
+        .map(|c| evidence.parse(CellRef::Cell(c)))
+        .collect();
     for p in &parsed {
         evidence.observe(p);
     }
     let decision = evidence.decide();
     let mut converter = Converter::new(decision, cells.len());
     for (i, (p, cell)) in parsed.iter().zip(cells).enumerate() {
-        converter.push_parsed(i, p, cell);
+        converter.push_parsed(i, p, CellRef::Cell(cell));
     }
     TypedColumn {
         kind: decision.kind,

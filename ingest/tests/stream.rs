@@ -207,6 +207,19 @@ fn awkward_files_stream_to_the_same_table_and_report() {
     csv.push_str("最后一个只有一个单元格的长文本行\n\n\n");
     cases.push(write(dir.path(), "notes.csv", csv.as_bytes()));
 
+    // Pairs of one-cell text rows after every record through the middle of
+    // a file of several of the reader's chunks: rows held back as possible
+    // notes cross from one chunk into the next before a record confirms
+    // them as data.
+    let mut csv = String::from("名称,类别,金额\n");
+    for i in 0..8000 {
+        csv.push_str(&format!("单位{i},甲,{i}\n"));
+        if (3000..7000).contains(&i) {
+            csv.push_str("一个只有一个单元格的长文本行\n另一个只有一个单元格的文本行\n");
+        }
+    }
+    cases.push(write(dir.path(), "chunks.csv", csv.as_bytes()));
+
     // GBK, with codes that must stay text and dates in Chinese spellings.
     let mut text = String::from("科目编码,科目名称,日期,金额（万元）\n");
     for i in 0..120 {

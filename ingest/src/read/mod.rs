@@ -43,17 +43,23 @@ fn only_space(s: &str) -> bool {
     })
 }
 
+/// Empty text, or text that is only white space (and zero-width characters).
+#[inline]
+pub(crate) fn text_is_blank(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => true,
+        Some(&b) if crate::text::cannot_start_space(b) => false,
+        Some(_) => only_space(s),
+    }
+}
+
 impl Cell {
     /// Empty, or text that is only white space.
     #[inline]
     pub fn is_blank(&self) -> bool {
         match self {
             Cell::Empty => true,
-            Cell::Text(s) => match s.as_bytes().first() {
-                None => true,
-                Some(&b) if crate::text::cannot_start_space(b) => false,
-                Some(_) => only_space(s),
-            },
+            Cell::Text(s) => text_is_blank(s),
             _ => false,
         }
     }

@@ -1,0 +1,310 @@
+//! Rows of a delimited file held column by column while they are streamed:
+//! each column's texts one after another in one buffer, so a column is
+//! checked, typed and converted reading memory in order, instead of one
+//! heap string per cell scattered over the heap.
+
+use crate::read::Cell;
+
+/// A cell as the checks and typing read it: a reader's cell, or the text of
+/// a delimited file's field in a chunk (`""` is a blank field).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CellRef<'a> {
+    /// A cell of a sheet read whole (or of a row taken out of a chunk).
+    Cell(&'a Cell),
+    /// A field's text in a chunk.
+    Text(&'a str),
+}
+
+impl<'a> CellRef<'a> {
+    /// Empty, or text that is only white space (as [`Cell::is_blank`]).
+    #[inline]
+    pub(crate) fn is_blank(self) -> bool {
+        match self {
+            CellRef::Cell(c) => c.is_blank(),
+            CellRef::Text(s) => crate::read::text_is_blank(s),
+        }
+    }
+
+    /// The cell's text, when it is text.
+    #[inline]
+    pub(crate) fn text(self) -> Option<&'a str> {
+        match self {
+            CellRef::Cell(Cell::Text(s)) => Some(s),
+            CellRef::Text(s) => Some(s),
+            CellRef::Cell(_) => None,
+        }
+    }
+
+    /// The cell as the report shows it (as [`Cell::display`]).
+    pub(crate) fn display(self) -> String {
+        match self {
+            CellRef::Cell(c) => c.display(),
+            CellRef::Text(s) => crate::text::trim(s).to_string(),
+        }
+    }
+}
+
+/// One column of a chunk: the fields' texts end to end, and where each ends.
+#[derive(Debug, Default)]
+struct Column {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Column {
+    #[inline]
+    fn get(&self, row: usize) -> &str {
+        let end = self.ends.get(row).copied().unwrap_or(0) as usize;
+        let start = match row.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0) as usize,
+            None => 0,
+        };
+        self.text.get(start..end).unwrap_or_default()
+    }
+}
+
+/// Rows of a delimited file, column by column. Blank fields are held as
+/// empty text; the fields after a row's last non-blank one are not kept.
+#[derive(Debug, Default)]
+pub(crate) struct ChunkColumns {
+    columns: Vec<Column>,
+    /// Each row's width: its fields up to the last non-blank one.
+    widths: Vec<u32>,
+    /// Bytes of text held.
+    bytes: usize,
+}
+
+/// A field too long to be held in a chunk (over 4 GiB).
+#[derive(Debug)]
+pub(crate) struct FieldTooLong {
+    /// 0-based column of the field.
+    pub(crate) column: usize,
+    /// Its length in bytes.
+    pub(crate) bytes: usize,
+}
+
+impl ChunkColumns {
+    /// No rows (the buffers keep their room for the next rows).
+    pub(crate) fn clear(&mut self) {
+        for column in &mut self.columns {
+            column.text.clear();
+            column.ends.clear();
+        }
+        self.widths.clear();
+        self.bytes = 0;
+    }
+
+    /// Rows held.
+    pub(crate) fn len(&self) -> usize {
+        self.widths.len()
+    }
+
+    /// Bytes of text held.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Adds a row of `width` fields, `field(c)` the text of field `c`
+    /// (blank fields should be given as `""`).
+    pub(crate) fn push_row<'f>(
+        &mut self,
+        width: usize,
+        field: impl Fn(usize) -> &'f str,
+    ) -> Result<(), FieldTooLong> {
+        let rows = self.widths.len();
+        while self.columns.len() < width {
+            // A column no row before this one reached: blank in those rows.
+            self.columns.push(Column {
+                text: String::new(),
+                ends: vec![0; rows],
+            });
+        }
+        for (c, column) in self.columns.iter_mut().enumerate() {
+            let f = if c < width { field(c) } else { "" };
+            column.text.push_str(f);
+            let Ok(end) = u32::try_from(column.text.len()) else {
+                column
+                    .text
+                    .truncate(column.ends.last().copied().unwrap_or(0) as usize);
+                return Err(FieldTooLong {
+                    column: c,
+                    bytes: f.len(),
+                });
+            };
+            column.ends.push(end);
+            self.bytes += f.len();
+        }
+        self.widths.push(width as u32);
+        Ok(())
+    }
+
+    /// Width of row `row` (see [`ChunkColumns::push_row`]).
+    pub(crate) fn width(&self, row: usize) -> usize {
+        self.widths.get(row).copied().unwrap_or(0) as usize
+    }
+
+    /// Text of field `column` of row `row` (`""` when blank or beyond the row).
+    #[inline]
+    pub(crate) fn text(&self, row: usize, column: usize) -> &str {
+        self.columns.get(column).map_or("", |c| c.get(row))
+    }
+
+    /// Row `row` as cells (blank fields as [`Cell::Empty`]).
+    pub(crate) fn row(&self, row: usize) -> Vec<Cell> {
+        (0..self.width(row))
+            .map(|c| match self.text(row, c) {
+                "" => Cell::Empty,
+                s => Cell::Text(s.to_string()),
+            })
+            .collect()
+    }
+
+    /// Whether row `row` has anything in it.
+    pub(crate) fn is_filled(&self, row: usize) -> bool {
+        (0..self.width(row)).any(|c| !crate::read::text_is_blank(self.text(row, c)))
+    }
+}
+
+/// Data rows in file order, with their 0-based ordinals in the file, as
+/// typing and conversion take them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rows<'r> {
+    /// Rows of cells.
+    Cells(&'r [(usize, &'r [Cell])]),
+    /// Rows of a chunk: each row's ordinal and its index in the chunk.
+    Picked(&'r ChunkColumns, &'r [(usize, usize)]),
+}
+
+impl<'r> Rows<'r> {
+    /// Number of rows.
+    pub(crate) fn len(self) -> usize {
+        match self {
+            Rows::Cells(rows) => rows.len(),
+            Rows::Picked(_, picks) => picks.len(),
+        }
+    }
+
+    /// No rows.
+    pub(crate) fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first `n` rows and the rest.
+    pub(crate) fn split_at(self, n: usize) -> (Self, Self) {
+        match self {
+            Rows::Cells(rows) => {
+                let (a, b) = rows.split_at(n.min(rows.len()));
+                (Rows::Cells(a), Rows::Cells(b))
+            }
+            Rows::Picked(chunk, picks) => {
+                let (a, b) = picks.split_at(n.min(picks.len()));
+                (Rows::Picked(chunk, a), Rows::Picked(chunk, b))
+            }
+        }
+    }
+
+    /// Width of the widest row.
+    pub(crate) fn width(self) -> usize {
+        match self {
+            Rows::Cells(rows) => rows.iter().map(|(_, r)| r.len()).max().unwrap_or(0),
+            Rows::Picked(chunk, picks) => picks
+                .iter()
+                .map(|&(_, i)| chunk.width(i))
+                .max()
+                .unwrap_or(0),
+        }
+    }
+
+    /// Calls `f` with each row's ordinal and its cell in column `column`,
+    /// in order.
+    #[inline]
+    pub(crate) fn for_each_cell(self, column: usize, mut f: impl FnMut(usize, CellRef<'r>)) {
+        const EMPTY: &Cell = &Cell::Empty;
+        match self {
+            Rows::Cells(rows) => {
+                for (ordinal, cells) in rows {
+                    f(*ordinal, CellRef::Cell(cells.get(column).unwrap_or(EMPTY)));
+                }
+            }
+            Rows::Picked(chunk, picks) => match chunk.columns.get(column) {
+                Some(c) => {
+                    for &(ordinal, i) in picks {
+                        f(ordinal, CellRef::Text(c.get(i)));
+                    }
+                }
+                None => {
+                    for &(ordinal, _) in picks {
+                        f(ordinal, CellRef::Text(""));
+                    }
+                }
+            },
+        }
+    }
+
+    /// The rows as owned cells.
+    pub(crate) fn to_owned(self) -> Vec<(usize, Vec<Cell>)> {
+        match self {
+            Rows::Cells(rows) => rows.iter().map(|(o, c)| (*o, c.to_vec())).collect(),
+            Rows::Picked(chunk, picks) => picks.iter().map(|&(o, i)| (o, chunk.row(i))).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chunk(rows: &[&[&str]]) -> ChunkColumns {
+        let mut chunk = ChunkColumns::default();
+        for row in rows {
+            chunk.push_row(row.len(), |c| row[c]).unwrap();
+        }
+        chunk
+    }
+
+    #[test]
+    fn rows_of_different_widths_read_back_as_cells() {
+        let rows: &[&[&str]] = &[&["a"], &["b", "", " c"], &[], &["", "d"]];
+        let chunk = chunk(rows);
+        assert_eq!(chunk.len(), 4);
+        assert_eq!(chunk.bytes(), 1 + 1 + 2 + 1);
+        for (i, row) in rows.iter().enumerate() {
+            let cells: Vec<Cell> = row
+                .iter()
+                .map(|s| match *s {
+                    "" => Cell::Empty,
+                    s => Cell::Text(s.to_string()),
+                })
+                .collect();
+            assert_eq!(chunk.row(i), cells, "row {i}");
+        }
+        assert_eq!(chunk.text(0, 2), "");
+        assert_eq!(chunk.text(1, 2), " c");
+        assert_eq!(chunk.text(3, 7), "");
+        assert!(chunk.is_filled(0) && !chunk.is_filled(2));
+    }
+
+    #[test]
+    fn picked_rows_give_their_cells_column_by_column() {
+        let chunk = chunk(&[&["1", "x"], &["2"], &["3", "z", "extra"]]);
+        let picks = [(10, 0), (12, 2)];
+        let rows = Rows::Picked(&chunk, &picks);
+        assert_eq!(rows.width(), 3);
+        let mut seen = Vec::new();
+        rows.for_each_cell(1, |o, cell| seen.push((o, cell.display())));
+        assert_eq!(seen, [(10, "x".to_string()), (12, "z".to_string())]);
+        let (a, b) = rows.split_at(1);
+        assert_eq!(a.len(), 1);
+        assert_eq!(b.to_owned()[0].1[2], Cell::Text("extra".into()));
+        let mut far = Vec::new();
+        rows.for_each_cell(9, |_, cell| far.push(cell.is_blank()));
+        assert_eq!(far, [true, true]);
+    }
+
+    #[test]
+    fn zero_width_text_is_blank_but_kept() {
+        let chunk = chunk(&[&["\u{200B}"]]);
+        assert!(!chunk.is_filled(0));
+        assert_eq!(chunk.row(0), [Cell::Text("\u{200B}".into())]);
+    }
+}
