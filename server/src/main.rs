@@ -7,7 +7,8 @@ use gongkai_server::settings::{Overrides, Settings};
 use std::path::PathBuf;
 
 /// mimalloc: ingest and queries allocate many small strings, which it
-/// hands out and takes back far faster than the system allocator.
+/// hands out and takes back far faster than the system allocator (built
+/// without transparent huge pages: see the workspace `Cargo.toml`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
