@@ -379,18 +379,23 @@ fn io_error(file: &str, e: std::io::Error) -> Error {
     }
 }
 
+/// The first bytes of a file, read to tell its encoding and delimiter.
+const PREFIX_BYTES: u64 = 4 << 20;
+
 /// Decides encoding and delimiter, refusing binary content. A file whose
 /// first megabytes are UTF-8 is taken as UTF-8 (checked as it is decoded)
 /// unless `whole_check` asks for the whole file to be checked first.
 fn text_format(file: &str, path: &Path, whole_check: bool) -> Result<TextFormat> {
     let io = |e| io_error(file, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut prefix = Vec::new();
+    let size = f.metadata().map_err(io)?.len();
+    // Room for the whole prefix at once: read in a few large reads, not
+    // in reads doubling from 32 bytes.
+    let mut prefix = Vec::with_capacity(size.min(PREFIX_BYTES) as usize + 1);
     (&mut f)
-        .take(4 << 20)
+        .take(PREFIX_BYTES)
         .read_to_end(&mut prefix)
         .map_err(io)?;
-    let size = f.metadata().map_err(io)?.len();
     // Known binary formats (Parquet is named by its first and last bytes).
     let mut tail = [0u8; 4];
     if size >= 8 {

@@ -407,17 +407,37 @@ pub fn find_in_text(text: &str) -> Vec<(std::ops::Range<usize>, PiiKind)> {
     out
 }
 
+/// Whether `text` has [`MIN_DIGITS_IN_TEXT`] ASCII digits or a character
+/// NFKC may change (a full-width digit among them), in one pass over its
+/// bytes (read by lead byte as in [`crate::text::all_nfkc_stable`]).
+fn may_hold_identifier(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut digits = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'0'..=b'9' => {
+                digits += 1;
+                i += 1;
+            }
+            0x00..=0x7F => i += 1,
+            0xE5..=0xE9 => i += 3,
+            0xE4 if b.get(i + 1).is_some_and(|&y| y >= 0xB8) => i += 3,
+            _ => {
+                return !crate::text::all_nfkc_stable(text)
+                    || text.bytes().filter(u8::is_ascii_digit).count() >= MIN_DIGITS_IN_TEXT;
+            }
+        }
+    }
+    digits >= MIN_DIGITS_IN_TEXT
+}
+
 fn mask_in_text(text: &str) -> Option<String> {
     // Every identifier found in text has at least 11 digits; text that NFKC
     // leaves alone (no full-width digits) with fewer holds none, and so does
     // text of fewer than 11 bytes (NFKC makes at most two digits of three
     // bytes, `⒛` → `20.`).
-    if text.len() < MIN_DIGITS_IN_TEXT {
-        return None;
-    }
-    if crate::text::all_nfkc_stable(text)
-        && text.bytes().filter(u8::is_ascii_digit).count() < MIN_DIGITS_IN_TEXT
-    {
+    if text.len() < MIN_DIGITS_IN_TEXT || !may_hold_identifier(text) {
         return None;
     }
     let normalized = crate::text::normalized(text);
@@ -962,6 +982,32 @@ pub fn scan(batch: &RecordBatch) -> Vec<Leak> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_one_pass_identifier_check_agrees_with_its_definition() {
+        let texts = [
+            "ZFCG-00000000",
+            "供应商3235有限公司",
+            "联系电话13800138000",
+            "联系电话１３８００１３８０００",
+            "编号①②③④⑤⑥⑦⑧⑨⑩⑪",
+            "一丁七13800138",
+            "乙丙二12345678901",
+            "㐀㐁 4DBF 3400 12",
+            "「甲」、《乙》。１",
+            "Café 12345678901",
+            "aaaaaaaaaaaaaaaaaaaa",
+            "12345 67890 1",
+        ];
+        for text in texts {
+            let definition = !crate::text::all_nfkc_stable(text)
+                || text.bytes().filter(u8::is_ascii_digit).count() >= MIN_DIGITS_IN_TEXT;
+            assert_eq!(may_hold_identifier(text), definition, "{text}");
+        }
+        assert!(!may_hold_identifier("供应商3235有限公司"));
+        assert!(may_hold_identifier("联系电话１３８００１３８０００"));
+        assert!(may_hold_identifier("12345 67890 1"));
+    }
+
     #[test]
     fn ages_become_bands_and_children_disappear() {
         let ages: ArrayRef = Arc::new(arrow::array::Int64Array::from(vec![
