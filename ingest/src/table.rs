@@ -58,6 +58,19 @@ pub(crate) fn read_notes(notes: &[String]) -> Vec<Warning> {
 
 /// Detects, types and assembles the table of a read workbook.
 pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<Ingested> {
+    let built = build_from(file, &workbook, options);
+    // A sheet of many cells takes a while to free (a heap string per text
+    // cell): freed on a thread of its own, not on the way to the output.
+    if workbook.sheets.iter().map(|s| s.rows.len()).sum::<usize>() >= 10_000 {
+        // Should the thread not start, the workbook is freed here.
+        let _ = std::thread::Builder::new()
+            .name("gongkai-free".into())
+            .spawn(move || drop(workbook));
+    }
+    built
+}
+
+fn build_from(file: &str, workbook: &Workbook, options: &IngestOptions) -> Result<Ingested> {
     let mut warnings = read_notes(&workbook.notes);
     let hidden_sheets: Vec<String> = workbook
         .sheets
@@ -98,7 +111,7 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
 
     // Every sheet's report, with its typed columns (reused when the table is
     // one sheet).
-    let (sheet_reports, mut sheet_columns): (Vec<SheetReport>, Vec<Vec<TypedColumn>>) =
+    let (sheet_reports, mut sheet_columns): (Vec<SheetReport>, Vec<Vec<SheetColumn>>) =
         tables.iter().map(sheet_report).unzip();
 
     // The published table: the chosen sheet, or the first sheet with data plus
@@ -202,9 +215,12 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
 
     // One sheet: its columns as its report typed them; else typed anew, the
     // columns side by side.
-    let typed_columns: Vec<TypedColumn> = if combine {
+    let typed_columns: Vec<SheetColumn> = if combine {
         crate::parallel::map(columns.iter().enumerate().collect(), |(i, (cells, _))| {
-            type_column(paths[i].last().map_or("", String::as_str), cells)
+            SheetColumn {
+                typed: type_column(paths[i].last().map_or("", String::as_str), cells),
+                arrow: None,
+            }
         })
     } else {
         std::mem::take(&mut sheet_columns[main])
@@ -212,7 +228,8 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
     let mut fields = Vec::new();
     let mut arrays: Vec<ArrayRef> = Vec::new();
     let mut column_reports = Vec::new();
-    for (i, ((_, sheet_col), typed)) in columns.iter().zip(typed_columns).enumerate() {
+    for (i, ((_, sheet_col), column)) in columns.iter().zip(typed_columns).enumerate() {
+        let SheetColumn { typed, arrow } = column;
         let unit = column_unit(
             typed.kind,
             typed.percent,
@@ -231,13 +248,17 @@ pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<
             &at,
             &mut warnings,
         );
-        let (field, array) = to_arrow(
-            &names[i],
-            &paths[i],
-            unit.as_deref(),
-            typed.kind,
-            typed.values,
-        )?;
+        // One sheet: its columns as its report converted them.
+        let (field, array) = match arrow {
+            Some(converted) => converted?,
+            None => to_arrow(
+                &names[i],
+                &paths[i],
+                unit.as_deref(),
+                typed.kind,
+                typed.values,
+            )?,
+        };
         column_reports.push(column_report(
             &names[i],
             &paths[i],
@@ -442,8 +463,16 @@ pub(crate) fn column_report(
     }
 }
 
-/// Per-sheet report (its own columns and types) and totals checks.
-fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<TypedColumn>) {
+/// A column of a sheet as its report typed it and converted it to Arrow
+/// (the values then are in the array, not in `typed`).
+struct SheetColumn {
+    typed: TypedColumn,
+    arrow: Option<Result<(Field, ArrayRef)>>,
+}
+
+/// Per-sheet report (its own columns and types) and totals checks, with the
+/// sheet's columns.
+fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<SheetColumn>) {
     let shape = &t.shape;
     let paths: Vec<Vec<String>> = shape.columns.iter().map(|c| c.path.clone()).collect();
     let names = unique_names(&paths);
@@ -465,30 +494,14 @@ fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<TypedColumn>) {
             .collect();
         type_column(col.path.last().map_or("", String::as_str), &cells)
     });
-    for ((ci, col), typed) in shape.columns.iter().enumerate().zip(&typed_columns) {
+    let mut sheet_columns = Vec::with_capacity(typed_columns.len());
+    for ((ci, col), mut typed) in shape.columns.iter().enumerate().zip(typed_columns) {
         let unit = column_unit(
             typed.kind,
             typed.percent,
             col.path.last().and_then(|h| split_header_unit(h).1),
             shape.unit.clone(),
         );
-        if let Ok((field, array)) = to_arrow(
-            &names[ci],
-            &col.path,
-            unit.as_deref(),
-            typed.kind,
-            typed.values.clone(),
-        ) {
-            columns.push(column_report(
-                &names[ci],
-                &col.path,
-                unit,
-                typed.kind,
-                &typed.null_markers,
-                &field,
-                &array,
-            ));
-        }
         if matches!(typed.kind, Kind::Decimal { .. } | Kind::Integer) {
             let sum = sum_value(sum_of(&typed.values, typed.kind), typed.kind);
             for (k, &r) in shape.totals_rows.iter().enumerate() {
@@ -498,6 +511,23 @@ fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<TypedColumn>) {
                 }
             }
         }
+        let values = std::mem::replace(&mut typed.values, Values::Bool(Vec::new()));
+        let arrow = to_arrow(&names[ci], &col.path, unit.as_deref(), typed.kind, values);
+        if let Ok((field, array)) = &arrow {
+            columns.push(column_report(
+                &names[ci],
+                &col.path,
+                unit,
+                typed.kind,
+                &typed.null_markers,
+                field,
+                array,
+            ));
+        }
+        sheet_columns.push(SheetColumn {
+            typed,
+            arrow: Some(arrow),
+        });
     }
     let report = SheetReport {
         name: t.sheet.name.clone(),
@@ -514,7 +544,7 @@ fn sheet_report(t: &SheetTable) -> (SheetReport, Vec<TypedColumn>) {
         blank_rows: shape.blank_rows,
         columns,
     };
-    (report, typed_columns)
+    (report, sheet_columns)
 }
 
 /// A totals row's stated value of one column checked against the sum of its data.
