@@ -5,8 +5,10 @@ use crate::Result;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use std::io::{Seek, SeekFrom};
 use std::sync::Arc;
@@ -149,6 +151,80 @@ pub fn to_parquet(batches: &[RecordBatch]) -> Result<Vec<u8>> {
 /// Batches in flight between the ingest and the Parquet encoder.
 const SINK_QUEUE: usize = 2;
 
+/// Encodes row groups with their columns side by side (as [`ArrowWriter`]
+/// would one after the other): a table read whole is handed over as one
+/// batch, and its columns are then encoded on every core.
+struct ColumnsEncoder<W: std::io::Write + Send> {
+    file: SerializedFileWriter<W>,
+    factory: ArrowRowGroupWriterFactory,
+    /// The open row group's column writers, and its rows so far.
+    open: Option<(Vec<ArrowColumnWriter>, usize)>,
+    /// Row groups written.
+    groups: usize,
+}
+
+impl<W: std::io::Write + Send> ColumnsEncoder<W> {
+    /// Takes over a writer that has written nothing yet.
+    fn new(writer: ArrowWriter<W>) -> Result<Self> {
+        let (file, factory) = writer.into_serialized_writer()?;
+        Ok(ColumnsEncoder {
+            file,
+            factory,
+            open: None,
+            groups: 0,
+        })
+    }
+
+    /// Encodes a batch, closing each row group once it holds
+    /// [`ROW_GROUP_ROWS`] rows.
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut at = 0;
+        while at < batch.num_rows() {
+            let (writers, rows) = match &mut self.open {
+                Some(open) => open,
+                open => open.insert((self.factory.create_column_writers(self.groups)?, 0)),
+            };
+            let n = (ROW_GROUP_ROWS - *rows).min(batch.num_rows() - at);
+            let piece = batch.slice(at, n);
+            let mut leaves = Vec::with_capacity(writers.len());
+            for (field, column) in piece.schema().fields().iter().zip(piece.columns()) {
+                leaves.extend(compute_leaves(field, column)?);
+            }
+            let jobs: Vec<_> = writers.iter_mut().zip(leaves).collect();
+            for written in crate::parallel::map(jobs, |(writer, leaf)| writer.write(&leaf)) {
+                written?;
+            }
+            *rows += n;
+            at += n;
+            if *rows >= ROW_GROUP_ROWS {
+                self.close_group()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the open row group's columns (side by side) and writes them.
+    fn close_group(&mut self) -> Result<()> {
+        if let Some((writers, _)) = self.open.take() {
+            let chunks = crate::parallel::map(writers, |writer| writer.close());
+            let mut group = self.file.next_row_group()?;
+            for chunk in chunks {
+                chunk?.append_to_row_group(&mut group)?;
+            }
+            group.close()?;
+            self.groups += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes the last row group and the footer.
+    fn close(mut self) -> Result<()> {
+        self.close_group()?;
+        self.file.close()?;
+        Ok(())
+    }
+}
+
 /// A Parquet file written on its own thread: encoding and compressing one
 /// batch overlaps with reading and converting the next. The schema is the
 /// first batch's; nothing is written when no batch comes.
@@ -189,7 +265,8 @@ impl ParquetSink {
         {
             let again = file.try_clone().map_err(io_error)?;
             let properties = writer_properties(&batch);
-            let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
+            let writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
+            let mut writer = ColumnsEncoder::new(writer)?;
             let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
             let abandon = Arc::new(AtomicBool::new(false));
             let abandoned = abandon.clone();
@@ -286,7 +363,7 @@ fn sink_error(what: &str) -> crate::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::{Array, Int64Array, StringArray};
     use arrow::datatypes::Schema;
     use parquet::file::properties::ReaderProperties;
     use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -312,6 +389,69 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let reader = SerializedFileReader::new(file).unwrap();
         assert_eq!(reader.metadata().file_metadata().num_rows(), 300);
+    }
+
+    #[test]
+    fn row_groups_are_cut_where_batches_straddle_them() {
+        let schema = Arc::new(Schema::new(vec![
+            arrow::datatypes::Field::new("n", DataType::Int64, false),
+            arrow::datatypes::Field::new("s", DataType::Utf8, true),
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.parquet");
+        let mut sink = ParquetSink::new(std::fs::File::create(&path).unwrap());
+        let total = ROW_GROUP_ROWS as i64 + 1000;
+        let mut start = 0i64;
+        while start < total {
+            let end = (start + 300_000).min(total);
+            let n = Int64Array::from_iter_values(start..end);
+            let s =
+                StringArray::from_iter((start..end).map(|i| (i % 7 != 0).then(|| i.to_string())));
+            sink.write(
+                RecordBatch::try_new(schema.clone(), vec![Arc::new(n), Arc::new(s)]).unwrap(),
+            )
+            .unwrap();
+            start = end;
+        }
+        assert_eq!(sink.finish().unwrap(), total as usize);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let groups: Vec<i64> = reader
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows())
+            .collect();
+        assert_eq!(groups, [ROW_GROUP_ROWS as i64, 1000]);
+        let batches: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(
+                std::fs::File::open(&path).unwrap(),
+                1 << 16,
+            )
+            .unwrap()
+            .map(|b| b.unwrap())
+            .collect();
+        let mut next = 0i64;
+        for batch in &batches {
+            let n = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap();
+            let s = batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .unwrap();
+            for i in 0..batch.num_rows() {
+                assert_eq!(n.value(i), next);
+                assert_eq!(s.is_null(i), next % 7 == 0, "row {next}");
+                if !s.is_null(i) {
+                    assert_eq!(s.value(i), next.to_string());
+                }
+                next += 1;
+            }
+        }
+        assert_eq!(next, total);
     }
 
     #[test]
