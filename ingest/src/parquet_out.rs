@@ -133,18 +133,20 @@ impl Sample {
     }
 }
 
-/// Writes batches as one Parquet file in memory.
+/// Writes batches as one Parquet file in memory, encoded as [`ParquetSink`]
+/// encodes them.
 pub fn to_parquet(batches: &[RecordBatch]) -> Result<Vec<u8>> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
     let mut buf = Vec::new();
     let properties = writer_properties(first);
-    let mut writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(properties))?;
+    let writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(properties))?;
+    let mut encoder = ColumnsEncoder::new(writer)?;
     for batch in batches {
-        writer.write(batch)?;
+        encoder.write(batch)?;
     }
-    writer.close()?;
+    encoder.close()?;
     Ok(buf)
 }
 

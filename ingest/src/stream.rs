@@ -1119,11 +1119,8 @@ impl<'a> Scan<'a> {
 const PARALLEL_MIN_ROWS: usize = 256;
 
 /// A row's class below the header, and whether a data row could be a
-/// trailing note; `plain`: what [`plainly_data`] says of it.
-fn classify(cells: &[Cell], width: u32, plain: bool) -> (RowClass, bool) {
-    if plain {
-        return (RowClass::Data, false);
-    }
+/// trailing note (for a row that is not [`plainly_data`]).
+fn classify(cells: &[Cell], width: u32) -> (RowClass, bool) {
     let class = classify_row_fully(cells);
     let note = matches!(class, RowClass::Data) && trailing_note_of(cells, width).is_some();
     (class, note)
@@ -1145,13 +1142,17 @@ impl Classified {
         let from = from.max(self.shape.first_data.saturating_sub(first)).min(n);
         let told = |i: usize| plain.and_then(|p| p.get(i)).copied();
         let width = self.width;
+        // A plain record is data and no trailing note: its cells are not
+        // even taken out of the chunk.
         let class_of = |i: usize| {
             if told(i) == Some(true) {
                 return (RowClass::Data, false);
             }
             let cells = rows.cells(i);
-            let plain = told(i).unwrap_or_else(|| plainly_data(&cells));
-            classify(&cells, width, plain)
+            if told(i).is_none() && plainly_data(&cells) {
+                return (RowClass::Data, false);
+            }
+            classify(&cells, width)
         };
         let others = (from..n).filter(|&i| told(i) != Some(true)).count();
         let classes: Vec<(RowClass, bool)> = if others < PARALLEL_MIN_ROWS {

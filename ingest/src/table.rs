@@ -56,12 +56,15 @@ pub(crate) fn read_notes(notes: &[String]) -> Vec<Warning> {
         .collect()
 }
 
+/// Rows from which a read workbook is freed on a thread of its own.
+const FREE_APART_ROWS: usize = 10_000;
+
 /// Detects, types and assembles the table of a read workbook.
 pub fn build(file: &str, workbook: Workbook, options: &IngestOptions) -> Result<Ingested> {
     let built = build_from(file, &workbook, options);
     // A sheet of many cells takes a while to free (a heap string per text
     // cell): freed on a thread of its own, not on the way to the output.
-    if workbook.sheets.iter().map(|s| s.rows.len()).sum::<usize>() >= 10_000 {
+    if workbook.sheets.iter().map(|s| s.rows.len()).sum::<usize>() >= FREE_APART_ROWS {
         // Should the thread not start, the workbook is freed here.
         let _ = std::thread::Builder::new()
             .name("gongkai-free".into())

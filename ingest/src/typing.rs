@@ -51,7 +51,7 @@ impl Kind {
 }
 
 /// Typed values of one column.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Values {
     /// Int64 values.
     Int(Vec<Option<i64>>),
@@ -76,17 +76,6 @@ pub struct TextValues {
     /// Bytes of text past what one Arrow string array can hold (2 GiB):
     /// those values are kept as nulls and [`TextValues::into_array`] fails.
     overflow: usize,
-}
-
-impl Clone for TextValues {
-    fn clone(&self) -> Self {
-        let mut copy = TextValues::with_capacity(self.len(), self.text_len());
-        for value in self.iter() {
-            copy.push(value);
-        }
-        copy.overflow = self.overflow;
-        copy
-    }
 }
 
 impl Values {
@@ -191,7 +180,7 @@ pub struct Misfit {
 }
 
 /// A typed column.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct TypedColumn {
     /// Chosen type.
     pub kind: Kind,
