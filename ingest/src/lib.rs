@@ -23,6 +23,7 @@ pub mod naming;
 mod parallel;
 pub mod parquet_out;
 pub mod passthrough;
+mod plain_lines;
 pub mod privacy;
 pub mod read;
 pub mod report;

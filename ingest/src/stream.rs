@@ -38,6 +38,7 @@
 
 use crate::chunk::{CellRef, ChunkColumns, Rows};
 use crate::naming::unique_names;
+use crate::plain_lines::{PlainEnd, read_plain_lines};
 use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
 use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
@@ -748,7 +749,9 @@ fn read_records<E: From<Error>>(
 }
 
 /// The reader thread: decodes and parses the file, sending chunks of rows
-/// until the end, an error or a closed channel.
+/// until the end, an error or a closed channel. Lines without quotes are
+/// split straight off the text ([`read_plain_lines`]); from the first line
+/// that is not plain on, the csv crate reads the rest.
 fn parse_records(
     file: &str,
     path: &Path,
@@ -760,124 +763,104 @@ fn parse_records(
     let io = |e| io_error(file, e);
     let mut f = std::fs::File::open(path).map_err(io)?;
     f.seek(SeekFrom::Start(format.skip)).map_err(io)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(format.delimiter)
-        .buffer_capacity(1 << 16)
-        .from_reader(Decoding::new(f, format.encoding));
-    let budget = Budget::new(file, &options.limits);
-    let mut record = csv::ByteRecord::new();
-    let mut lossy: Vec<String> = Vec::new();
-    let mut ordinal = 0usize;
-    let new_chunk = |first: usize| {
-        let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
-            first,
-            rows: ChunkColumns::default(),
-            plain: Vec::with_capacity(CHUNK_ROWS),
-            consumed: 0,
-        });
-        chunk.first = first;
-        chunk.rows.clear();
-        chunk.plain.clear();
-        chunk
+    let mut decoding = Decoding::new(f, format.encoding);
+    let mut rows = ChunkFiller {
+        file,
+        options,
+        budget: Budget::new(file, &options.limits),
+        tx,
+        spare,
+        chunk: None,
+        ordinal: 0,
+        lossy: Vec::new(),
+        stopped: false,
     };
-    let mut chunk = new_chunk(0);
-    loop {
-        match reader.read_byte_record(&mut record) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => {
-                return Err(Error::Csv {
-                    file: file.to_string(),
-                    line: e.position().map_or(0, |p| p.line()),
-                    detail: e.to_string(),
-                });
+    let plain = read_plain_lines(
+        &mut decoding,
+        format.delimiter,
+        io,
+        |decoding, line, content, ends| {
+            let line0 = line.saturating_sub(1) as usize;
+            let consumed = decoding.consumed;
+            // Fields are cut at ASCII delimiters: valid text's fields are text.
+            match simdutf8::basic::from_utf8(content) {
+                Ok(text) => rows.take(line0, ends.len(), content.len(), consumed, |i| {
+                    let start = match i.checked_sub(1) {
+                        Some(before) => ends.get(before).map_or(0, |e| e + 1),
+                        None => 0,
+                    };
+                    let end = ends.get(i).copied().unwrap_or(start);
+                    text.get(start..end).unwrap_or_default()
+                }),
+                Err(_) => {
+                    let mut start = 0;
+                    let fields = ends.iter().map(|&end| {
+                        let f = content.get(start..end).unwrap_or_default();
+                        start = end + 1;
+                        f
+                    });
+                    rows.take_lossy(line0, fields, content.len(), consumed, decoding)
+                }
             }
-        }
-        let line0 = record
-            .position()
-            .map_or(ordinal as u64, |p| p.line())
-            .saturating_sub(1) as usize;
-        // The record's text: checked at once (the fields of valid text are
-        // slices of it, cut at ASCII delimiters), else each field with
-        // what is not UTF-8 replaced by U+FFFD.
-        let text = simdutf8::basic::from_utf8(record.as_slice()).ok();
-        if text.is_none() {
-            lossy.clear();
-            lossy.extend(
-                record
-                    .iter()
-                    .map(|f| String::from_utf8_lossy(f).into_owned()),
-            );
-            let replaced = lossy
-                .iter()
-                .map(|f| f.chars().filter(|&c| c == '\u{FFFD}').count())
-                .sum();
-            reader.get_mut().replaced_on(line0 + 1, replaced);
-        }
-        let field = |i: usize| -> &str {
-            match text {
-                Some(text) => record
-                    .range(i)
-                    .and_then(|r| text.get(r))
-                    .unwrap_or_default(),
-                None => lossy.get(i).map_or("", String::as_str),
+        },
+    )?;
+    let decoding = match plain {
+        PlainEnd::Done => decoding,
+        PlainEnd::Rest(mut rest) if !rows.stopped => {
+            let text = std::mem::take(&mut rest.text);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(format.delimiter)
+                .buffer_capacity(1 << 16)
+                .from_reader(std::io::Cursor::new(text).chain(decoding));
+            let mut record = csv::ByteRecord::new();
+            let mut index = 0usize;
+            loop {
+                match reader.read_byte_record(&mut record) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        return Err(Error::Csv {
+                            file: file.to_string(),
+                            line: e.position().map_or(0, |p| rest.line(1, p.line())),
+                            detail: e.to_string(),
+                        });
+                    }
+                }
+                let line = record.position().map_or(0, |p| rest.line(index, p.line()));
+                index += 1;
+                let line0 = line.saturating_sub(1) as usize;
+                let consumed = reader.get_ref().get_ref().1.consumed;
+                // The record's text: checked at once (the fields of valid
+                // text are slices of it, cut at ASCII delimiters), else each
+                // field with what is not UTF-8 replaced by U+FFFD.
+                let kept = match simdutf8::basic::from_utf8(record.as_slice()) {
+                    Ok(text) => rows.take(line0, record.len(), text.len(), consumed, |i| {
+                        record
+                            .range(i)
+                            .and_then(|r| text.get(r))
+                            .unwrap_or_default()
+                    }),
+                    Err(_) => rows.take_lossy(
+                        line0,
+                        record.iter(),
+                        record.as_slice().len(),
+                        consumed,
+                        reader.get_mut().get_mut().1,
+                    ),
+                };
+                if !kept? {
+                    break;
+                }
             }
-        };
-        let width = (0..record.len())
-            .rev()
-            .find(|&i| !crate::text::trim(field(i)).is_empty())
-            .map_or(0, |i| i + 1);
-        if width > 0 {
-            budget.check_cell(SHEET, line0, width - 1, 0)?;
+            reader.into_inner().into_inner().1
         }
-        if record.as_slice().len() > options.limits.max_cell_bytes {
-            for c in 0..width {
-                budget.check_cell(SHEET, line0, c, field(c).len())?;
-            }
-        }
-        // Blank fields are held as empty text.
-        let kept = |c: usize| {
-            let f = field(c);
-            if crate::text::trim(f).is_empty() {
-                ""
-            } else {
-                f
-            }
-        };
-        chunk
-            .plain
-            .push(plainly_data_of((0..width).map(|c| CellRef::Text(kept(c)))));
-        chunk
-            .rows
-            .push_row(width, kept)
-            .map_err(|too_long| Error::CellTooLong {
-                file: file.to_string(),
-                sheet: SHEET.to_string(),
-                row: line0 as u64 + 1,
-                column: crate::report::column_letter(too_long.column),
-                bytes: too_long.bytes,
-                limit: u32::MAX as usize,
-            })?;
-        ordinal += 1;
-        if chunk.rows.len() == CHUNK_ROWS || chunk.rows.bytes() >= CHUNK_BYTES {
-            chunk.consumed = reader.get_ref().consumed;
-            let next = new_chunk(ordinal);
-            if tx
-                .send(Reading::Rows(std::mem::replace(&mut chunk, next)))
-                .is_err()
-            {
-                // The row handler stopped; its error is what counts.
-                return Ok((0, None));
-            }
-        }
-    }
-    chunk.consumed = reader.get_ref().consumed;
-    if chunk.rows.len() > 0 && tx.send(Reading::Rows(chunk)).is_err() {
+        PlainEnd::Rest(_) => decoding,
+    };
+    if !rows.finish(decoding.consumed) {
         return Ok((0, None));
     }
-    let decoding = reader.get_ref();
     let nul_line = match decoding.nul {
         Some(Nul::Line(line)) => Some(line),
         Some(Nul::Offset(offset)) => Some(line_at(path, format.skip, offset).map_err(io)?),
@@ -893,6 +876,140 @@ fn parse_records(
         });
     }
     Ok((decoding.replaced, decoding.first_bad_line))
+}
+
+/// The reader thread's rows gathered into chunks, each chunk handed over
+/// when full.
+struct ChunkFiller<'a> {
+    file: &'a str,
+    options: &'a IngestOptions,
+    budget: Budget<'a>,
+    tx: &'a std::sync::mpsc::SyncSender<Reading>,
+    spare: &'a std::sync::mpsc::Receiver<Chunk>,
+    chunk: Option<Chunk>,
+    /// Rows taken so far.
+    ordinal: usize,
+    /// Fields of a record that was not UTF-8, made text.
+    lossy: Vec<String>,
+    /// The row handler stopped (its error is what counts).
+    stopped: bool,
+}
+
+impl ChunkFiller<'_> {
+    /// Takes the record on 0-based line `line0` with `n` fields,
+    /// `field(i)` the text of field `i`, `bytes` long in all; `consumed`
+    /// bytes of the file are read. Returns `false` once the row handler
+    /// stopped.
+    fn take<'f>(
+        &mut self,
+        line0: usize,
+        n: usize,
+        bytes: usize,
+        consumed: u64,
+        field: impl Fn(usize) -> &'f str,
+    ) -> Result<bool> {
+        let width = (0..n)
+            .rev()
+            .find(|&i| !crate::text::trim(field(i)).is_empty())
+            .map_or(0, |i| i + 1);
+        if width > 0 {
+            self.budget.check_cell(SHEET, line0, width - 1, 0)?;
+        }
+        if bytes > self.options.limits.max_cell_bytes {
+            for c in 0..width {
+                self.budget.check_cell(SHEET, line0, c, field(c).len())?;
+            }
+        }
+        // Blank fields are held as empty text.
+        let kept = |c: usize| {
+            let f = field(c);
+            if crate::text::trim(f).is_empty() {
+                ""
+            } else {
+                f
+            }
+        };
+        let spare = self.spare;
+        let ordinal = self.ordinal;
+        let chunk = self.chunk.get_or_insert_with(|| new_chunk(spare, ordinal));
+        chunk
+            .plain
+            .push(plainly_data_of((0..width).map(|c| CellRef::Text(kept(c)))));
+        chunk
+            .rows
+            .push_row(width, kept)
+            .map_err(|too_long| Error::CellTooLong {
+                file: self.file.to_string(),
+                sheet: SHEET.to_string(),
+                row: line0 as u64 + 1,
+                column: crate::report::column_letter(too_long.column),
+                bytes: too_long.bytes,
+                limit: u32::MAX as usize,
+            })?;
+        self.ordinal += 1;
+        if chunk.rows.len() == CHUNK_ROWS || chunk.rows.bytes() >= CHUNK_BYTES {
+            chunk.consumed = consumed;
+            if let Some(full) = self.chunk.take()
+                && self.tx.send(Reading::Rows(full)).is_err()
+            {
+                self.stopped = true;
+            }
+        }
+        Ok(!self.stopped)
+    }
+
+    /// [`ChunkFiller::take`] of a record that is not UTF-8: what is not is
+    /// replaced by U+FFFD, and counted.
+    fn take_lossy<'f>(
+        &mut self,
+        line0: usize,
+        fields: impl Iterator<Item = &'f [u8]>,
+        bytes: usize,
+        consumed: u64,
+        decoding: &mut Decoding,
+    ) -> Result<bool> {
+        let mut lossy = std::mem::take(&mut self.lossy);
+        lossy.clear();
+        lossy.extend(fields.map(|f| String::from_utf8_lossy(f).into_owned()));
+        let replaced = lossy
+            .iter()
+            .map(|f| f.chars().filter(|&c| c == '\u{FFFD}').count())
+            .sum();
+        decoding.replaced_on(line0 + 1, replaced);
+        let kept = self.take(line0, lossy.len(), bytes, consumed, |i| {
+            lossy.get(i).map_or("", String::as_str)
+        });
+        self.lossy = lossy;
+        kept
+    }
+
+    /// Hands over the last rows; `false` when the row handler stopped.
+    fn finish(&mut self, consumed: u64) -> bool {
+        if self.stopped {
+            return false;
+        }
+        match self.chunk.take() {
+            Some(mut chunk) if chunk.rows.len() > 0 => {
+                chunk.consumed = consumed;
+                self.tx.send(Reading::Rows(chunk)).is_ok()
+            }
+            _ => true,
+        }
+    }
+}
+
+/// A chunk for rows from `first` on, reusing one the row handler is done with.
+fn new_chunk(spare: &std::sync::mpsc::Receiver<Chunk>, first: usize) -> Chunk {
+    let mut chunk = spare.try_recv().unwrap_or_else(|_| Chunk {
+        first,
+        rows: ChunkColumns::default(),
+        plain: Vec::with_capacity(CHUNK_ROWS),
+        consumed: 0,
+    });
+    chunk.first = first;
+    chunk.rows.clear();
+    chunk.plain.clear();
+    chunk
 }
 
 /// Pass one: the shape from the head, then every row classified.
