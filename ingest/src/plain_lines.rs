@@ -54,16 +54,17 @@ impl Rest {
 }
 
 /// Reads `reader` to the end or to the first line that is not plain,
-/// calling `each(reader, line, content, ends)` for every record: `line` is
-/// the csv crate's position line (1-based), `content` the record's bytes
-/// without its line end, `ends` where each field ends in it (the
-/// delimiters' offsets, then its length). `each` returns `false` to stop;
+/// calling `each(reader, line, content, text, ends)` for every record:
+/// `line` is the csv crate's position line (1-based), `content` the
+/// record's bytes without its line end, `text` the same when it is UTF-8,
+/// `ends` where each field ends in it (the delimiters' offsets, then its
+/// length). `each` returns `false` to stop;
 /// `io` tells what a read error means.
 pub(crate) fn read_plain_lines<R: Read, E>(
     reader: &mut R,
     delimiter: u8,
     io: impl Fn(std::io::Error) -> E,
-    mut each: impl FnMut(&mut R, u64, &[u8], &[usize]) -> Result<bool, E>,
+    mut each: impl FnMut(&mut R, u64, &[u8], Option<&str>, &[usize]) -> Result<bool, E>,
 ) -> Result<PlainEnd, E> {
     let mut buf = vec![0u8; BLOCK];
     let mut filled = 0usize;
@@ -95,6 +96,9 @@ pub(crate) fn read_plain_lines<R: Read, E>(
             }
         };
         let region = &buf[..end];
+        // UTF-8 checked for the whole region at once (lines are cut at
+        // ASCII bytes); when it is not, line by line.
+        let region_text = simdutf8::basic::from_utf8(region).ok();
         let next_quote = memchr::memchr(b'"', region).unwrap_or(usize::MAX);
         let mut next_cr = memchr::memchr(b'\r', region).unwrap_or(usize::MAX);
         let mut p = 0usize;
@@ -130,7 +134,11 @@ pub(crate) fn read_plain_lines<R: Read, E>(
             ends.clear();
             ends.extend(memchr::memchr_iter(delimiter, content));
             ends.push(content.len());
-            if !each(reader, next_line, content, &ends)? {
+            let text = match region_text {
+                Some(t) => t.get(p..content_end),
+                None => simdutf8::basic::from_utf8(content).ok(),
+            };
+            if !each(reader, next_line, content, text, &ends)? {
                 return Ok(PlainEnd::Done);
             }
             if content_end < line_end {
@@ -198,7 +206,12 @@ mod tests {
             &mut reader,
             delimiter,
             |e: std::io::Error| e,
-            |_, line, content, ends| {
+            |_, line, content, text, ends| {
+                // The text is given exactly when the content is UTF-8.
+                assert_eq!(
+                    text.map(str::as_bytes),
+                    std::str::from_utf8(content).ok().map(str::as_bytes)
+                );
                 let mut start = 0;
                 let fields = ends
                     .iter()
@@ -268,7 +281,7 @@ mod tests {
     fn generated_texts_read_as_the_csv_crate_reads_them() {
         // Pieces chosen so that every line end, empty line, quote and
         // carriage return meets every other.
-        let pieces: [&[u8]; 9] = [
+        let pieces: [&[u8]; 10] = [
             b"ab",
             b",",
             b"\n",
@@ -278,6 +291,7 @@ mod tests {
             b" ",
             b"\t",
             b"\xE4\xB8\x80",
+            b"\xE4\xB8", // not UTF-8 (the start of 一)
         ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut switched = 0;
@@ -296,6 +310,7 @@ mod tests {
                 let piece = match k {
                     0 => pieces[5],
                     1 => pieces[4],
+                    2 => pieces[9],
                     k => pieces[[0, 1, 2, 3, 6, 7, 8][k % 7]],
                 };
                 text.extend_from_slice(piece);
@@ -333,7 +348,7 @@ mod tests {
             &mut Cursor::new(b"a\nb\nc\n"),
             b',',
             |e: std::io::Error| e,
-            |_, _, _, _| {
+            |_, _, _, _, _| {
                 seen += 1;
                 Ok(seen < 2)
             },

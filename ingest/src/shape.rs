@@ -521,6 +521,11 @@ pub(crate) fn plainly_data_of<'a>(row: impl IntoIterator<Item = CellRef<'a>>) ->
 /// `T`; else `None`.
 fn plain_text(s: &str) -> Option<&str> {
     let b = s.as_bytes();
+    if s.is_ascii() {
+        // Only `t` and `T` are not plain (read without branching per byte).
+        let has_t = b.iter().fold(false, |t, &x| t | (x | 0x20 == b't'));
+        return (!has_t).then(|| crate::text::trim(s));
+    }
     let mut i = 0;
     while i < b.len() {
         match b[i] {

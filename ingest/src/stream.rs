@@ -671,6 +671,9 @@ const CHUNK_ROWS: usize = 4096;
 /// Chunks in flight between the reader thread and the row handler.
 const CHUNKS_AHEAD: usize = 4;
 
+/// Fields of a record gathered on the stack (a wider record's in a `Vec`).
+const STACK_FIELDS: usize = 32;
+
 /// Text held by a chunk above which it is handed over before it is full.
 const CHUNK_BYTES: usize = 8 << 20;
 
@@ -779,12 +782,12 @@ fn parse_records(
         &mut decoding,
         format.delimiter,
         io,
-        |decoding, line, content, ends| {
+        |decoding, line, content, text, ends| {
             let line0 = line.saturating_sub(1) as usize;
             let consumed = decoding.consumed;
             // Fields are cut at ASCII delimiters: valid text's fields are text.
-            match simdutf8::basic::from_utf8(content) {
-                Ok(text) => rows.take(line0, ends.len(), content.len(), consumed, |i| {
+            match text {
+                Some(text) => rows.take(line0, ends.len(), content.len(), consumed, |i| {
                     let start = match i.checked_sub(1) {
                         Some(before) => ends.get(before).map_or(0, |e| e + 1),
                         None => 0,
@@ -792,7 +795,7 @@ fn parse_records(
                     let end = ends.get(i).copied().unwrap_or(start);
                     text.get(start..end).unwrap_or_default()
                 }),
-                Err(_) => {
+                None => {
                     let mut start = 0;
                     let fields = ends.iter().map(|&end| {
                         let f = content.get(start..end).unwrap_or_default();
@@ -908,36 +911,57 @@ impl ChunkFiller<'_> {
         consumed: u64,
         field: impl Fn(usize) -> &'f str,
     ) -> Result<bool> {
-        let width = (0..n)
-            .rev()
-            .find(|&i| !crate::text::trim(field(i)).is_empty())
-            .map_or(0, |i| i + 1);
-        if width > 0 {
-            self.budget.check_cell(SHEET, line0, width - 1, 0)?;
-        }
-        if bytes > self.options.limits.max_cell_bytes {
-            for c in 0..width {
-                self.budget.check_cell(SHEET, line0, c, field(c).len())?;
-            }
-        }
         // Blank fields are held as empty text.
-        let kept = |c: usize| {
-            let f = field(c);
+        let kept = |i: usize| {
+            let f = field(i);
             if crate::text::trim(f).is_empty() {
                 ""
             } else {
                 f
             }
         };
+        if n <= STACK_FIELDS {
+            let mut fields = [""; STACK_FIELDS];
+            for (i, f) in fields.iter_mut().enumerate().take(n) {
+                *f = kept(i);
+            }
+            self.take_kept(line0, &fields[..n], bytes, consumed)
+        } else {
+            let fields: Vec<&str> = (0..n).map(kept).collect();
+            self.take_kept(line0, &fields, bytes, consumed)
+        }
+    }
+
+    /// [`ChunkFiller::take`] of the fields with blank ones made `""`.
+    fn take_kept(
+        &mut self,
+        line0: usize,
+        fields: &[&str],
+        bytes: usize,
+        consumed: u64,
+    ) -> Result<bool> {
+        let width = fields
+            .iter()
+            .rposition(|f| !f.is_empty())
+            .map_or(0, |i| i + 1);
+        let fields = &fields[..width];
+        if width > 0 {
+            self.budget.check_cell(SHEET, line0, width - 1, 0)?;
+        }
+        if bytes > self.options.limits.max_cell_bytes {
+            for (c, f) in fields.iter().enumerate() {
+                self.budget.check_cell(SHEET, line0, c, f.len())?;
+            }
+        }
         let spare = self.spare;
         let ordinal = self.ordinal;
         let chunk = self.chunk.get_or_insert_with(|| new_chunk(spare, ordinal));
         chunk
             .plain
-            .push(plainly_data_of((0..width).map(|c| CellRef::Text(kept(c)))));
+            .push(plainly_data_of(fields.iter().map(|f| CellRef::Text(f))));
         chunk
             .rows
-            .push_row(width, kept)
+            .push_row(width, |c| fields.get(c).copied().unwrap_or_default())
             .map_err(|too_long| Error::CellTooLong {
                 file: self.file.to_string(),
                 sheet: SHEET.to_string(),

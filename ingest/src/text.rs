@@ -362,12 +362,13 @@ pub fn is_scientific(raw: &str) -> bool {
 /// not too long for a scalar.
 pub(crate) fn scientific_compact(s: &str) -> bool {
     // Digits, a point and an exponent: ASCII once normalised.
+    let Some(at) = memchr::memchr2(b'E', b'e', s.as_bytes()) else {
+        return false;
+    };
     if !s.is_ascii() {
         return false;
     }
-    let Some((m, e)) = s.split_once(['E', 'e']) else {
-        return false;
-    };
+    let (m, e) = (&s[..at], &s[at + 1..]);
     let e = e.strip_prefix('+').unwrap_or(e);
     !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit() || b == b'.') && e.parse::<i32>().is_ok()
 }
