@@ -174,12 +174,28 @@ pub const NULL_MARKERS: &[&str] = &[
     "空",
 ];
 
+/// Whether a null marker may start with byte `b`: the first bytes of
+/// [`NULL_MARKERS`] (`—–…` E2, `－／` EF, `无` E6, `空` E7), so that numbers,
+/// dates and most text are not compared with every marker.
+#[inline]
+fn may_start_marker(b: u8) -> bool {
+    matches!(
+        b,
+        b'-' | b'.' | b'x' | b'X' | b'/' | b'N' | b'n' | b'#' | 0xE2 | 0xE6 | 0xE7 | 0xEF
+    )
+}
+
 /// Bytes of the longest null marker (`无数据`).
 const MAX_MARKER_BYTES: usize = 9;
 
 /// If the (normalised) text is a null marker, returns the marker.
 pub fn null_marker(normalized: &str) -> Option<&'static str> {
-    if normalized.len() > MAX_MARKER_BYTES {
+    if normalized.len() > MAX_MARKER_BYTES
+        || !normalized
+            .as_bytes()
+            .first()
+            .is_some_and(|&b| may_start_marker(b))
+    {
         return None;
     }
     NULL_MARKERS.iter().copied().find(|m| *m == normalized)
@@ -669,6 +685,14 @@ mod tests {
     fn null_markers_fit_the_length_check() {
         let longest = NULL_MARKERS.iter().map(|m| m.len()).max();
         assert_eq!(longest, Some(MAX_MARKER_BYTES));
+    }
+
+    #[test]
+    fn every_null_marker_passes_the_first_byte_check() {
+        for m in NULL_MARKERS {
+            assert_eq!(null_marker(m), Some(*m), "{m}");
+        }
+        assert_eq!(null_marker("12"), None);
     }
 
     #[test]

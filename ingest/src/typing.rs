@@ -489,10 +489,13 @@ impl Evidence {
                     self.pct_int_digits = self.pct_int_digits.max(n.value.integer_digits());
                 } else {
                     self.plain_scale = Some(self.plain_scale.unwrap_or(0).max(n.value.scale));
-                    self.plain_int_digits = self.plain_int_digits.max(n.value.integer_digits());
+                    let digits = n.value.integer_digits();
+                    self.plain_int_digits = self.plain_int_digits.max(digits);
+                    // As a percentage that lost its `%` (a hundredth of it):
+                    // `fraction(n, true).integer_digits()`, two digits fewer.
                     self.plain_as_pct_int_digits = self
                         .plain_as_pct_int_digits
-                        .max(fraction(n, true).integer_digits());
+                        .max(digits.saturating_sub(2).max(1));
                 }
                 if n.plain_digits {
                     self.n_plain_digits += 1;
@@ -847,9 +850,12 @@ fn fraction(n: &crate::text::ParsedNumber, column_is_percent: bool) -> Decimal {
     }
 }
 
+/// Days from 0001-01-01 (day 1) to 1970-01-01, Arrow's `Date32` epoch.
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
 fn days(d: &NaiveDateTime) -> i32 {
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
-    (d.date() - epoch).num_days() as i32
+    use chrono::Datelike;
+    d.date().num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
 }
 
 #[cfg(test)]
@@ -873,6 +879,26 @@ mod tests {
         let cells = text(values);
         let refs: Vec<&Cell> = cells.iter().collect();
         type_column(header, &refs)
+    }
+
+    #[test]
+    fn days_count_from_the_unix_epoch() {
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        for (y, m, d) in [
+            (1970, 1, 1),
+            (1969, 12, 31),
+            (1900, 3, 1),
+            (2024, 5, 6),
+            (2100, 12, 31),
+        ] {
+            let date = chrono::NaiveDate::from_ymd_opt(y, m, d).expect("date");
+            let midnight = date.and_hms_opt(0, 0, 0).expect("time");
+            assert_eq!(
+                i64::from(days(&midnight)),
+                (date - epoch).num_days(),
+                "{date}"
+            );
+        }
     }
 
     #[test]
