@@ -468,18 +468,6 @@ fn mask_in_text(text: &str) -> Option<String> {
     Some(out)
 }
 
-/// The `i`-th value of a text column (`None`: null, or not text).
-fn text_value(array: &ArrayRef, i: usize) -> Option<&str> {
-    if array.is_null(i) {
-        return None;
-    }
-    match array.data_type() {
-        DataType::Utf8 => Some(array.as_string::<i32>().value(i)),
-        DataType::Utf8View => Some(array.as_string_view().value(i)),
-        _ => None,
-    }
-}
-
 /// The values of a text column, borrowed (none for other types).
 fn borrowed_strings(array: &ArrayRef) -> Vec<Option<&str>> {
     match array.data_type() {
@@ -566,6 +554,42 @@ fn is_text(dt: &DataType) -> bool {
 }
 
 /// One column of a batch as its treatment says; `None` when it is dropped.
+/// Identifiers masked inside the texts `values` of `array`, which is
+/// copied only from the first cell that changes.
+fn mask_cells<'a>(
+    col: &mut PlannedColumn,
+    values: impl Iterator<Item = Option<&'a str>> + Clone,
+    array: &ArrayRef,
+) -> Option<ArrayRef> {
+    let mut masked: Option<Vec<Option<String>>> = None;
+    for (r, v) in values.clone().enumerate() {
+        let m = v.and_then(mask_in_text);
+        if let Some(m) = &m {
+            col.cells += 1;
+            for (k, marker) in MARKERS.iter().enumerate() {
+                col.masked[k] += m.matches(marker).count();
+            }
+            if col.preview.len() < 3 {
+                col.preview.push(m.clone());
+            }
+        }
+        match (&mut masked, m) {
+            (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
+            (None, Some(m)) => {
+                let mut out: Vec<Option<String>> = Vec::with_capacity(array.len());
+                out.extend(values.clone().take(r).map(|v| v.map(str::to_string)));
+                out.push(Some(m));
+                masked = Some(out);
+            }
+            (None, None) => {}
+        }
+    }
+    match masked {
+        Some(out) => Some(Arc::new(StringArray::from(out)) as ArrayRef),
+        None => Some(array.clone()),
+    }
+}
+
 fn redact_column(
     col: &mut PlannedColumn,
     policy: &RedactionPolicy,
@@ -580,37 +604,11 @@ fn redact_column(
             col.cells += non_null;
             None
         }
-        Treatment::MaskCells => {
-            // Copied only from the first cell that changes.
-            let mut masked: Option<Vec<Option<String>>> = None;
-            for r in 0..array.len() {
-                let v = text_value(&array, r);
-                let m = v.and_then(mask_in_text);
-                if let Some(m) = &m {
-                    col.cells += 1;
-                    for (k, marker) in MARKERS.iter().enumerate() {
-                        col.masked[k] += m.matches(marker).count();
-                    }
-                    if col.preview.len() < 3 {
-                        col.preview.push(m.clone());
-                    }
-                }
-                match (&mut masked, m) {
-                    (Some(out), m) => out.push(m.or_else(|| v.map(str::to_string))),
-                    (None, Some(m)) => {
-                        let mut out: Vec<Option<String>> = Vec::with_capacity(array.len());
-                        out.extend((0..r).map(|i| text_value(&array, i).map(str::to_string)));
-                        out.push(Some(m));
-                        masked = Some(out);
-                    }
-                    (None, None) => {}
-                }
-            }
-            match masked {
-                Some(out) => Some(Arc::new(StringArray::from(out)) as ArrayRef),
-                None => Some(array.clone()),
-            }
-        }
+        Treatment::MaskCells => match array.data_type() {
+            DataType::Utf8 => mask_cells(col, array.as_string::<i32>().iter(), &array),
+            DataType::Utf8View => mask_cells(col, array.as_string_view().iter(), &array),
+            _ => Some(array.clone()),
+        },
         Treatment::Replace(action) => {
             col.cells += non_null;
             let kind = col.kind.unwrap_or(PiiKind::CnResidentId);
@@ -1045,13 +1043,25 @@ mod tests {
 
     #[test]
     fn free_text_findings_name_the_kind_found() {
-        let csv = "编号,备注\n1,联系 13812345678\n2,13912345678 或 110105194912310021\n3,\n";
+        let csv =
+            "编号,备注\n1,无异议\n2,联系 13812345678\n3,13912345678 或 11010519491231002X\n4,\n";
         let out =
             crate::ingest_for_publication("n.csv", csv.as_bytes(), &Default::default()).unwrap();
         let f = &out.report.privacy[0];
         assert_eq!(f.action, Action::MaskCells);
         assert_eq!(f.kind, PiiKind::CnMobile);
         assert_eq!(f.cells, 2);
+        // The cells before the first masked one are kept as they were.
+        let notes: Vec<Option<&str>> = out.batch.column(1).as_string::<i32>().iter().collect();
+        assert_eq!(
+            notes,
+            [
+                Some("无异议"),
+                Some("联系 [手机号已隐藏]"),
+                Some("[手机号已隐藏] 或 [证件号已隐藏]"),
+                None
+            ]
+        );
     }
 
     #[test]
