@@ -2,8 +2,9 @@
 //!
 //! Most lines of an agency's CSV hold no quote: their fields are what lies
 //! between the delimiters. The csv crate reads them through its byte-by-byte
-//! state machine and copies every record; here such lines are cut with
-//! `memchr` where they lie in the read buffer, exactly as the csv crate would
+//! state machine and copies every record; here such lines are cut where
+//! they lie in the read buffer (delimiters and line ends found eight bytes
+//! at a time), exactly as the csv crate would
 //! cut them (tested against it): LF and CRLF line ends, empty lines skipped,
 //! and the same line numbers (the csv crate's record position). At the first
 //! line holding a quote or a carriage return that does not end the line, the
@@ -47,9 +48,15 @@ impl Rest {
         if index == 0 {
             self.first_line
         } else {
-            // `line` counts the line break put in front of the text.
-            (self.breaks_before + line).saturating_sub(1)
+            self.line_after_first(line)
         }
+    }
+
+    /// [`Rest::line`] of any record but the first (and of an error's
+    /// position, which the csv crate counts the same way).
+    pub(crate) fn line_after_first(&self, line: u64) -> u64 {
+        // `line` counts the line break put in front of the text.
+        (self.breaks_before + line).saturating_sub(1)
     }
 }
 

@@ -826,7 +826,7 @@ fn parse_records(
                     Err(e) => {
                         return Err(Error::Csv {
                             file: file.to_string(),
-                            line: e.position().map_or(0, |p| rest.line(1, p.line())),
+                            line: e.position().map_or(0, |p| rest.line_after_first(p.line())),
                             detail: e.to_string(),
                         });
                     }

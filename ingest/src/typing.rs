@@ -882,6 +882,20 @@ mod tests {
     }
 
     #[test]
+    fn digits_as_a_percentage_are_two_fewer() {
+        for text in [
+            "0", "0.05", "0.5", "1", "99", "100", "123.45", "12345.67", "-98765",
+        ] {
+            let n = crate::text::parse_number(text).expect(text);
+            assert_eq!(
+                n.value.integer_digits().saturating_sub(2).max(1),
+                fraction(&n, true).integer_digits(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn days_count_from_the_unix_epoch() {
         let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
         for (y, m, d) in [
