@@ -108,7 +108,18 @@ pub(crate) fn cannot_start_space(b: u8) -> bool {
 /// second byte from B8, or E5–E9).
 #[inline]
 pub(crate) fn all_nfkc_stable(s: &str) -> bool {
-    s.is_ascii() || all_nfkc_stable_beyond_ascii(s) // ASCII checked a word at a time
+    ascii_or_common_cjk(s) || all_nfkc_stable_beyond_ascii(s)
+}
+
+/// Whether every character of `s` is ASCII or in U+4000–U+9FFF (CJK
+/// unified ideographs and most of extension A: nearly all Chinese text; NFKC
+/// changes none of them, tested), told by its lead bytes (E4–E9) in one
+/// pass without a branch per byte.
+#[inline]
+pub(crate) fn ascii_or_common_cjk(s: &str) -> bool {
+    !s.as_bytes().iter().fold(false, |other, &b| {
+        other | ((b >= 0xC0) & (b.wrapping_sub(0xE4) > 5))
+    })
 }
 
 fn all_nfkc_stable_beyond_ascii(s: &str) -> bool {
@@ -126,12 +137,12 @@ fn all_nfkc_stable_beyond_ascii(s: &str) -> bool {
 }
 
 /// Characters NFKC never changes, alone or next to each other: ASCII, CJK
-/// unified ideographs (and extension A), and the CJK punctuation 、。〃 and
+/// unified ideographs (and extension A, and the Yijing hexagram symbols
+/// between them), and the CJK punctuation 、。〃 and
 /// 〈〉《》「」『』【】. Zero-width characters are not among them.
 pub(crate) fn nfkc_stable(c: char) -> bool {
     c.is_ascii()
-        || ('\u{4E00}'..='\u{9FFF}').contains(&c)
-        || ('\u{3400}'..='\u{4DBF}').contains(&c)
+        || ('\u{3400}'..='\u{9FFF}').contains(&c)
         || ('\u{3001}'..='\u{3003}').contains(&c)
         || ('\u{3008}'..='\u{3011}').contains(&c)
 }
@@ -269,6 +280,56 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
 /// [`parse_number`] of text that is normalised, without white space and
 /// not too long for a scalar.
 pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
+    plain_decimal(compacted).or_else(|| number_in_general(compacted))
+}
+
+/// [`number_of_compact`] of the commonest numbers, `-?[0-9]+(\.[0-9]+)?`
+/// with at most 18 digits, read in one pass; `None` for any other text
+/// (which may still be a number).
+#[inline]
+fn plain_decimal(s: &str) -> Option<ParsedNumber> {
+    let b = s.as_bytes();
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    // 18 digits and a point at most: the mantissa fits a u64.
+    if digits.len() > 19 {
+        return None;
+    }
+    let mut mantissa = 0u64;
+    let mut point = None;
+    for (i, &x) in digits.iter().enumerate() {
+        let d = x.wrapping_sub(b'0');
+        if d < 10 {
+            mantissa = mantissa * 10 + u64::from(d);
+        } else if x == b'.' && point.is_none() {
+            point = Some(i);
+        } else {
+            return None;
+        }
+    }
+    let int_len = point.unwrap_or(digits.len());
+    let frac_len = point.map_or(0, |p| digits.len() - p - 1);
+    // `.5` and `5.` are read the general way; so are 19 digits.
+    if int_len == 0 || (point.is_some() && frac_len == 0) || int_len + frac_len > 18 {
+        return None;
+    }
+    let mantissa = i128::from(mantissa);
+    Some(ParsedNumber {
+        value: Decimal {
+            mantissa: if negative { -mantissa } else { mantissa },
+            scale: frac_len as u8,
+        },
+        percent: false,
+        leading_zero: int_len > 1 && digits[0] == b'0',
+        plain_digits: !negative && point.is_none(),
+    })
+}
+
+/// [`number_of_compact`] of any text: currency marks, units, `%`, signs
+/// and thousands separators.
+fn number_in_general(compacted: &str) -> Option<ParsedNumber> {
     let compact_len = compacted.len();
     let mut s: &str = compacted;
     // A number starts with a digit, a sign or a point, or with one of the
@@ -282,15 +343,25 @@ pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
     if !starts_well || !s.bytes().any(|b| b.is_ascii_digit()) {
         return None;
     }
-    for prefix in ["¥", "￥", "RMB", "人民币"] {
-        if let Some(rest) = s.strip_prefix(prefix) {
-            s = rest;
+    // No currency mark starts with a digit, sign or point, and every unit
+    // ends in a character beyond ASCII.
+    if !s
+        .as_bytes()
+        .first()
+        .is_some_and(|b| matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.'))
+    {
+        for prefix in ["¥", "￥", "RMB", "人民币"] {
+            if let Some(rest) = s.strip_prefix(prefix) {
+                s = rest;
+            }
         }
     }
-    for suffix in ["万元", "亿元", "千元", "元"] {
-        if let Some(rest) = s.strip_suffix(suffix) {
-            s = rest;
-            break;
+    if s.as_bytes().last().is_some_and(|&b| b >= 0x80) {
+        for suffix in ["万元", "亿元", "千元", "元"] {
+            if let Some(rest) = s.strip_suffix(suffix) {
+                s = rest;
+                break;
+            }
         }
     }
     let (s, percent) = match s.as_bytes().last() {
@@ -372,6 +443,37 @@ pub fn is_scientific(raw: &str) -> bool {
         return false;
     }
     scientific_compact(&compacted(raw))
+}
+
+/// Printable ASCII without white space (most numbers, dates and codes),
+/// which NFKC, trimming and removing white space leave as it is: `Some`,
+/// with whether it holds an `e` or `E` (a possible exponent); else `None`.
+#[inline]
+pub(crate) fn unspaced_ascii(s: &str) -> Option<bool> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = ONES * 0x80;
+    // Eight bytes at a time; the last word padded with `a` (printable, not `e`).
+    let (mut other, mut e) = (0u64, 0u64);
+    let mut words = s.as_bytes().chunks_exact(8);
+    let mut word = |w: u64| {
+        // A byte at or above 0x80, or below 0x21 (exact for "any").
+        other |= (w | (w.wrapping_sub(ONES * 0x21) & !w)) & HIGH;
+        // A byte that is `e` once 0x20 is set: zero after the xor.
+        let x = (w | ONES * 0x20) ^ (ONES * u64::from(b'e'));
+        e |= x.wrapping_sub(ONES) & !x & HIGH;
+    };
+    for w in &mut words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        word(u64::from_le_bytes(bytes));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut bytes = [b'a'; 8];
+        bytes[..rest.len()].copy_from_slice(rest);
+        word(u64::from_le_bytes(bytes));
+    }
+    (other == 0).then_some(e != 0)
 }
 
 /// [`is_scientific`] of text that is normalised, without white space and
@@ -653,6 +755,122 @@ pub fn unit_line(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_decimals_read_as_the_general_reading_reads_them() {
+        let pieces = [
+            "0", "1", "5", "9", "00", "123", "-", "+", ".", ",", "%", "e", "元", "99999999",
+        ];
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut plain = 0;
+        for _ in 0..50_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..seed % 6 + 1 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            if let Some(p) = plain_decimal(&text) {
+                plain += 1;
+                assert_eq!(Some(p), number_in_general(&text), "{text:?}");
+            }
+        }
+        assert!(plain > 5_000, "only {plain} plain decimals");
+        assert_eq!(number_of_compact("-0").map(|p| p.value.mantissa), Some(0));
+        assert!(plain_decimal("123456789012345678").is_some());
+        assert!(plain_decimal("1234567890123456789").is_none());
+        assert!(number_of_compact("1234567890123456789").is_some());
+    }
+
+    #[test]
+    fn unspaced_ascii_reads_as_a_byte_loop_reads() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut some = 0;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 20) as usize;
+            let mut text = String::new();
+            for _ in 0..len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // Mostly printable ASCII, sometimes a space, a control
+                // character, DEL, `e`/`E` or a character beyond ASCII.
+                let c = match seed % 16 {
+                    0 => [' ', '\t', '\u{1f}', '\u{7f}', 'é', '城', '\u{20}', '!']
+                        [(seed >> 8) as usize % 8],
+                    1 => ['e', 'E'][(seed >> 8) as usize % 2],
+                    _ => char::from(b'!' + ((seed >> 8) % 94) as u8),
+                };
+                text.push(c);
+            }
+            let printable = text.bytes().all(|b| (0x21..=0x7F).contains(&b));
+            let e = text.bytes().any(|b| b | 0x20 == b'e');
+            let expected = printable.then_some(e);
+            some += usize::from(expected.is_some());
+            assert_eq!(unspaced_ascii(&text), expected, "{text:?}");
+        }
+        assert!(some > 10_000, "only {some} printable texts");
+    }
+
+    #[test]
+    fn common_cjk_is_told_by_lead_bytes() {
+        for (s, expected) in [
+            ("", true),
+            ("abc 123", true),
+            ("城关镇", true),
+            ("供应商12有限公司", true),
+            ("一", true),
+            ("\u{3fff}", false),
+            ("１", false),
+            ("é", false),
+            ("😀", false),
+            ("\u{3000}", false),
+        ] {
+            assert_eq!(ascii_or_common_cjk(s), expected, "{s:?}");
+        }
+        for c in ('\u{4000}'..='\u{9FFF}').chain('\0'..='\u{7F}') {
+            let s = c.to_string();
+            assert!(ascii_or_common_cjk(&s), "{c:?}");
+            assert_eq!(s.nfkc().collect::<String>(), s, "{c:?}");
+        }
+    }
+
+    #[test]
+    fn unspaced_ascii_is_its_own_compact_form() {
+        let texts = [
+            "",
+            "a",
+            "ZFCG-00000001",
+            "12.5",
+            "4.10102E+17",
+            "~!@#$%^&*()_+{}|:<>?",
+            "\u{7f}",
+            " a",
+            "a b",
+            "a\t",
+            "\u{1c}",
+            "１",
+            "a\u{200B}",
+            "城",
+            "\u{a0}",
+        ];
+        for t in texts {
+            if let Some(e) = unspaced_ascii(t) {
+                assert_eq!(normalized(t), t, "{t:?}");
+                assert_eq!(strip_space(t), t, "{t:?}");
+                assert_eq!(e, t.contains(['e', 'E']), "{t:?}");
+            } else {
+                assert!(!t.bytes().all(|b| (0x21..0x80).contains(&b)), "{t:?}");
+            }
+        }
+    }
 
     #[test]
     fn fast_trim_agrees_with_str_trim() {

@@ -202,6 +202,7 @@ pub struct TypedColumn {
 }
 
 /// One cell as a column reads it; text borrowed from the cell where it can be.
+#[derive(Debug, PartialEq)]
 pub(crate) enum Parsed<'a> {
     /// No value, with the marker that stood in the cell (`""` for empty).
     Null(Cow<'a, str>),
@@ -318,7 +319,13 @@ fn parse_cell(cell: CellRef<'_>, date_hint: bool) -> Parsed<'_> {
 
 /// Parses a text cell (see [`parse_cell`]).
 fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
-    let n = normalized(raw);
+    // Printable ASCII without white space (most numbers, dates and codes)
+    // is its own normalised and compact form.
+    let unspaced = crate::text::unspaced_ascii(raw);
+    let n = match unspaced {
+        Some(_) => Cow::Borrowed(raw),
+        None => normalized(raw),
+    };
     if n.is_empty() {
         return Parsed::Null(Cow::Borrowed(""));
     }
@@ -335,8 +342,14 @@ fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
     };
     if may_be_scalar && !too_long_for_a_scalar(&n) {
         // Without white space, as the number and date parsers read it.
-        let c = without_space(&n);
-        if scientific_compact(&c) && n.parse::<f64>().is_ok_and(is_destroyed_identifier) {
+        let c = match unspaced {
+            Some(_) => Cow::Borrowed(raw),
+            None => without_space(&n),
+        };
+        if unspaced != Some(false)
+            && scientific_compact(&c)
+            && n.parse::<f64>().is_ok_and(is_destroyed_identifier)
+        {
             return Parsed::Destroyed(n);
         }
         if date_hint && let Some(d) = date_of_compact(&c, true) {
@@ -893,6 +906,64 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn unspaced_ascii_is_read_as_spaced_text_is() {
+        // A leading space sends a text the general way (normalised, then
+        // without white space); the text alone may take the ASCII way.
+        let pieces = [
+            "0",
+            "7",
+            "12",
+            "-",
+            "+",
+            ".",
+            ",",
+            "%",
+            "e",
+            "E",
+            "2024-05-06",
+            "2024/5/6",
+            "20230506",
+            "4.10102E+17",
+            "x",
+            "N/A",
+            "是",
+            "true",
+            "ZFCG",
+            "元",
+            "¥",
+            "１",
+            "\u{200B}",
+            "—",
+            ":",
+            "12:30:00",
+            "T",
+        ];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            for _ in 0..seed % 5 + 1 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
+            }
+            fast += usize::from(crate::text::unspaced_ascii(&text).is_some());
+            for hint in [false, true] {
+                assert_eq!(
+                    parse_text(&text, hint),
+                    parse_text(&format!(" {text}"), hint),
+                    "{text:?}"
+                );
+            }
+        }
+        assert!(fast > 5_000, "only {fast} texts took the ASCII way");
     }
 
     #[test]
