@@ -459,7 +459,7 @@ pub(crate) fn unspaced_ascii(s: &str) -> Option<bool> {
         // A byte at or above 0x80, or below 0x21 (exact for "any").
         other |= (w | (w.wrapping_sub(ONES * 0x21) & !w)) & HIGH;
         // A byte that is `e` once 0x20 is set: zero after the xor.
-        let x = (w | ONES * 0x20) ^ (ONES * u64::from(b'e'));
+        let x = (w | (ONES * 0x20)) ^ (ONES * u64::from(b'e'));
         e |= x.wrapping_sub(ONES) & !x & HIGH;
     };
     for w in &mut words {
