@@ -173,3 +173,13 @@ pub fn ingest(file_name: &str, bytes: &[u8], options: &IngestOptions) -> Result<
     let workbook = read::read(file_name, bytes, options)?;
     table::build(file_name, workbook, options)
 }
+
+/// One xorshift step on `seed`: the repeatable pseudo-random numbers of the
+/// generated-input tests.
+#[cfg(test)]
+pub(crate) fn xorshift(seed: &mut u64) -> u64 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    *seed
+}

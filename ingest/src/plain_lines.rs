@@ -356,14 +356,10 @@ mod tests {
         let mut switched = 0;
         for _ in 0..3000 {
             let mut text = Vec::new();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             let len = (seed % 40) as usize;
             for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                crate::xorshift(&mut seed);
                 // Quotes and lone CRs rarer than the rest.
                 let k = (seed % 40) as usize;
                 let piece = match k {
@@ -395,9 +391,7 @@ mod tests {
     fn lines_are_split_as_a_byte_loop_splits_them() {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..5000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             let len = (seed % 41) as usize;
             let bytes: Vec<u8> = (0..len)
                 .map(|i| {

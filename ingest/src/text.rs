@@ -103,9 +103,8 @@ pub(crate) fn cannot_start_space(b: u8) -> bool {
     !matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
 }
 
-/// Whether every character of `s` is [`nfkc_stable`], read by bytes for
-/// ASCII and the CJK unified ideographs U+4E00–U+9FFF (lead byte E4 with a
-/// second byte from B8, or E5–E9).
+/// Whether every character of `s` is [`nfkc_stable`]: at once for ASCII and
+/// U+4000–U+9FFF ([`ascii_or_common_cjk`]), else character by character.
 #[inline]
 pub(crate) fn all_nfkc_stable(s: &str) -> bool {
     ascii_or_common_cjk(s) || all_nfkc_stable_beyond_ascii(s)
@@ -765,13 +764,9 @@ mod tests {
         let mut plain = 0;
         for _ in 0..50_000 {
             let mut text = String::new();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             for _ in 0..seed % 6 + 1 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                crate::xorshift(&mut seed);
                 text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
             }
             if let Some(p) = plain_decimal(&text) {
@@ -791,15 +786,11 @@ mod tests {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut some = 0;
         for _ in 0..100_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             let len = (seed % 20) as usize;
             let mut text = String::new();
             for _ in 0..len {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                crate::xorshift(&mut seed);
                 // Mostly printable ASCII, sometimes a space, a control
                 // character, DEL, `e`/`E` or a character beyond ASCII.
                 let c = match seed % 16 {

@@ -945,13 +945,9 @@ mod tests {
         let mut fast = 0;
         for _ in 0..20_000 {
             let mut text = String::new();
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            crate::xorshift(&mut seed);
             for _ in 0..seed % 5 + 1 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                crate::xorshift(&mut seed);
                 text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
             }
             fast += usize::from(crate::text::unspaced_ascii(&text).is_some());
