@@ -1281,6 +1281,18 @@ impl Classified {
     ) -> Found {
         let n = rows.count();
         let from = from.max(self.shape.first_data.saturating_sub(first)).min(n);
+        // Every row a plain record (most chunks of most files): all data,
+        // in order, with nothing held back before them.
+        if self.pending.is_empty()
+            && let Some(told) = plain.and_then(|p| p.get(from..n))
+            && told.iter().all(|&t| t)
+        {
+            self.mark_all(first + from, first + n);
+            return Found {
+                earlier: Vec::new(),
+                picks: (from..n).map(|i| (first + i, i)).collect(),
+            };
+        }
         let told = |i: usize| plain.and_then(|p| p.get(i)).copied();
         let width = self.width;
         // A plain record is data and no trailing note: its cells are not
@@ -1373,6 +1385,15 @@ impl Classified {
         self.footnotes_count += 1;
         if self.footnotes.len() < MAX_KEPT_ROWS {
             self.footnotes.push((ordinal, text));
+        }
+    }
+
+    /// Marks the rows `start..end` as data (as [`Classified::mark`] of each).
+    fn mark_all(&mut self, start: usize, end: usize) {
+        if start < end {
+            set_bits(&mut self.data, start, end);
+            self.data_rows += end - start;
+            self.blanks_since_data = 0;
         }
     }
 
@@ -1507,6 +1528,27 @@ impl Classified {
             .get(index)
             .map(|e| e.null_markers().clone())
             .unwrap_or_default()
+    }
+}
+
+/// Sets bits `start..end` of the bit set `words` (bit `i` is bit `i % 64`
+/// of word `i / 64`), growing it as needed; a word at a time.
+fn set_bits(words: &mut Vec<u64>, start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    let last = (end - 1) / 64;
+    if words.len() <= last {
+        words.resize(last + 1, 0);
+    }
+    for (i, w) in words.iter_mut().enumerate().take(last + 1).skip(start / 64) {
+        let low = start.max(i * 64) - i * 64;
+        let high = end.min((i + 1) * 64) - i * 64;
+        *w |= if high - low == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << (high - low)) - 1) << low
+        };
     }
 }
 
@@ -1907,5 +1949,30 @@ pub(crate) fn empty_report(columns: Vec<crate::ColumnReport>) -> Report {
         hidden_sheets: Vec::new(),
         warnings: Vec::new(),
         privacy: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_set_by_range_are_the_bits_set_one_by_one() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2_000 {
+            let (mut by_range, mut one_by_one) = (Vec::new(), Vec::new());
+            for _ in 0..3 {
+                let start = (crate::xorshift(&mut seed) % 300) as usize;
+                let end = start + (crate::xorshift(&mut seed) % 200) as usize;
+                set_bits(&mut by_range, start, end);
+                for i in start..end {
+                    if one_by_one.len() <= i / 64 {
+                        one_by_one.resize(i / 64 + 1, 0u64);
+                    }
+                    one_by_one[i / 64] |= 1 << (i % 64);
+                }
+            }
+            assert_eq!(by_range, one_by_one);
+        }
     }
 }

@@ -74,15 +74,19 @@ pub fn trim(s: &str) -> &str {
     let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
         return s;
     };
-    // The last character's lead byte: at most three continuation bytes back.
-    let lead = b
-        .iter()
-        .rev()
-        .take(4)
-        .find(|&&x| x & 0xC0 != 0x80)
-        .copied()
-        .unwrap_or(last);
-    if cannot_start_space(first) && cannot_start_space(lead) {
+    // Whether the last character may be white space: white space beyond
+    // ASCII is two or three bytes long, so its lead byte is two or three
+    // bytes from the end (a byte there that is not a lead byte is not in
+    // the table; one that leads a character before the last only sends the
+    // text to `str::trim`).
+    let may_end_space = if last < 0x80 {
+        !cannot_start_space(last)
+    } else {
+        let back = |k: usize| b.len().checked_sub(k).and_then(|i| b.get(i));
+        back(2).is_some_and(|&x| !cannot_start_space(x))
+            || back(3).is_some_and(|&x| !cannot_start_space(x))
+    };
+    if cannot_start_space(first) && !may_end_space {
         s
     } else {
         trim_slowly(s)
@@ -100,8 +104,23 @@ fn trim_slowly(s: &str) -> &str {
 /// E2 or EF.
 #[inline]
 pub(crate) fn cannot_start_space(b: u8) -> bool {
-    !matches!(b, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+    !MAY_START_SPACE[usize::from(b)]
 }
+
+/// [`cannot_start_space`]'s bytes, looked up (one load instead of a chain
+/// of comparisons: it is asked several times of every cell).
+static MAY_START_SPACE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = matches!(
+            b as u8,
+            b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF
+        );
+        b += 1;
+    }
+    t
+};
 
 /// Whether every character of `s` is [`nfkc_stable`]: at once for ASCII and
 /// U+4000–U+9FFF ([`ascii_or_common_cjk`]), else character by character.
@@ -220,6 +239,17 @@ pub struct Decimal {
     pub scale: u8,
 }
 
+/// 10^0 to 10^19: every power of ten a `u64` holds.
+const POWERS_OF_TEN: [u64; 20] = {
+    let mut p = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        p[i] = p[i - 1] * 10;
+        i += 1;
+    }
+    p
+};
+
 impl Decimal {
     /// Rescales to a larger scale (exact).
     pub fn rescale(self, scale: u8) -> Option<i128> {
@@ -235,16 +265,22 @@ impl Decimal {
     pub fn integer_digits(self) -> u32 {
         let magnitude = self.mantissa.unsigned_abs();
         let int = match u64::try_from(magnitude) {
-            // Most values: 64-bit division (a value below 10^20 has no
-            // integer digits at a larger scale).
+            // Most values: 64-bit division by a power from the table (a
+            // value below 10^20 has no integer digits at a larger scale).
             Ok(m) => u128::from(
-                10u64
-                    .checked_pow(u32::from(self.scale))
+                POWERS_OF_TEN
+                    .get(usize::from(self.scale))
                     .map_or(0, |p| m / p),
             ),
-            Err(_) => magnitude / 10u128.pow(u32::from(self.scale)),
+            Err(_) => 10u128
+                .checked_pow(u32::from(self.scale))
+                .map_or(0, |p| magnitude / p),
         };
-        if int == 0 { 1 } else { int.ilog10() + 1 }
+        match u64::try_from(int) {
+            Ok(0) => 1,
+            Ok(i) => i.ilog10() + 1,
+            Err(_) => int.ilog10() + 1,
+        }
     }
 
     /// As f64 (for display and checks only).
@@ -451,9 +487,12 @@ pub fn is_scientific(raw: &str) -> bool {
 pub(crate) fn unspaced_ascii(s: &str) -> Option<bool> {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES * 0x80;
-    // Eight bytes at a time; the last word padded with `a` (printable, not `e`).
+    // Eight bytes at a time; the bytes after the last whole word are read
+    // in one more word that overlaps the ones before (each byte read twice
+    // or more is the same byte, and both questions are "any byte?").
     let (mut other, mut e) = (0u64, 0u64);
-    let mut words = s.as_bytes().chunks_exact(8);
+    let bytes = s.as_bytes();
+    let mut words = bytes.chunks_exact(8);
     let mut word = |w: u64| {
         // A byte at or above 0x80, or below 0x21 (exact for "any").
         other |= (w | (w.wrapping_sub(ONES * 0x21) & !w)) & HIGH;
@@ -466,13 +505,35 @@ pub(crate) fn unspaced_ascii(s: &str) -> Option<bool> {
         bytes.copy_from_slice(w);
         word(u64::from_le_bytes(bytes));
     }
-    let rest = words.remainder();
-    if !rest.is_empty() {
-        let mut bytes = [b'a'; 8];
-        bytes[..rest.len()].copy_from_slice(rest);
-        word(u64::from_le_bytes(bytes));
+    if !words.remainder().is_empty() {
+        word(last_word(bytes));
     }
     (other == 0).then_some(e != 0)
+}
+
+/// A word made only of bytes of `b` (not empty) that holds each of its last
+/// eight bytes (all of them when shorter), some more than once: read with
+/// whole loads, so that no byte-wise copy stalls the load of the word.
+#[inline]
+fn last_word(b: &[u8]) -> u64 {
+    let n = b.len();
+    let u32_at = |at: usize| {
+        let mut w = [0u8; 4];
+        w.copy_from_slice(&b[at..at + 4]);
+        u64::from(u32::from_le_bytes(w))
+    };
+    if n >= 8 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[n - 8..]);
+        u64::from_le_bytes(w)
+    } else if n >= 4 {
+        u32_at(0) | (u32_at(n - 4) << 32)
+    } else {
+        // One to three bytes: the first, the middle and the last.
+        let (x, y, z) = (u64::from(b[0]), u64::from(b[n / 2]), u64::from(b[n - 1]));
+        // Copies at bits 0, 24 and 48 (the third cut off at 64 bits).
+        (x | (y << 8) | (z << 16)).wrapping_mul(0x0001_0000_0100_0001)
+    }
 }
 
 /// [`is_scientific`] of text that is normalised, without white space and
@@ -808,6 +869,38 @@ mod tests {
             assert_eq!(unspaced_ascii(&text), expected, "{text:?}");
         }
         assert!(some > 10_000, "only {some} printable texts");
+    }
+
+    #[test]
+    fn integer_digits_count_the_digits_before_the_point() {
+        let mut seed = 0x853C_49E6_748F_EA9Bu64;
+        for _ in 0..50_000 {
+            let high = crate::xorshift(&mut seed);
+            let low = crate::xorshift(&mut seed);
+            let shift = (crate::xorshift(&mut seed) % 127) as u32;
+            let mut mantissa = ((i128::from(high) << 64) | i128::from(low)) >> shift;
+            if crate::xorshift(&mut seed) % 2 == 0 {
+                mantissa = -mantissa;
+            }
+            let scale = (crate::xorshift(&mut seed) % 42) as u8;
+            let d = Decimal { mantissa, scale };
+            let int = 10u128
+                .checked_pow(u32::from(scale))
+                .map_or(0, |p| mantissa.unsigned_abs() / p);
+            assert_eq!(d.integer_digits() as usize, int.to_string().len(), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn the_last_word_holds_the_last_bytes_and_no_others() {
+        let text: Vec<u8> = (1..=20).collect();
+        for n in 1..=text.len() {
+            let b = &text[..n];
+            let word = last_word(b).to_le_bytes();
+            assert!(word.iter().all(|x| b.contains(x)), "{n}: {word:?}");
+            let last = &b[n.saturating_sub(8)..];
+            assert!(last.iter().all(|x| word.contains(x)), "{n}: {word:?}");
+        }
     }
 
     #[test]
