@@ -511,12 +511,16 @@ pub(crate) fn unspaced_ascii(s: &str) -> Option<bool> {
     (other == 0).then_some(e != 0)
 }
 
-/// A word made only of bytes of `b` (not empty) that holds each of its last
-/// eight bytes (all of them when shorter), some more than once: read with
-/// whole loads, so that no byte-wise copy stalls the load of the word.
+/// A word made only of bytes of `b` that holds each of its last eight bytes
+/// (all of them when shorter), some more than once: read with whole loads,
+/// so that no byte-wise copy stalls the load of the word. (Of no bytes:
+/// eight `a`s, printable and not `e`.)
 #[inline]
 fn last_word(b: &[u8]) -> u64 {
     let n = b.len();
+    if n == 0 {
+        return u64::from_ne_bytes([b'a'; 8]);
+    }
     let u32_at = |at: usize| {
         let mut w = [0u8; 4];
         w.copy_from_slice(&b[at..at + 4]);
@@ -901,6 +905,8 @@ mod tests {
             let last = &b[n.saturating_sub(8)..];
             assert!(last.iter().all(|x| word.contains(x)), "{n}: {word:?}");
         }
+        assert_eq!(unspaced_ascii(""), Some(false));
+        assert_eq!(last_word(&[]).to_le_bytes(), [b'a'; 8]);
     }
 
     #[test]
