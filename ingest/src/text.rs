@@ -883,7 +883,7 @@ mod tests {
             let low = crate::xorshift(&mut seed);
             let shift = (crate::xorshift(&mut seed) % 127) as u32;
             let mut mantissa = ((i128::from(high) << 64) | i128::from(low)) >> shift;
-            if crate::xorshift(&mut seed) % 2 == 0 {
+            if crate::xorshift(&mut seed).is_multiple_of(2) {
                 mantissa = -mantissa;
             }
             let scale = (crate::xorshift(&mut seed) % 42) as u8;
