@@ -183,3 +183,15 @@ pub(crate) fn xorshift(seed: &mut u64) -> u64 {
     *seed ^= *seed << 17;
     *seed
 }
+
+/// A text of one to `most` pieces drawn from `pieces` with [`xorshift`]
+/// (the generated inputs of the parsing tests).
+#[cfg(test)]
+pub(crate) fn text_of_pieces(seed: &mut u64, pieces: &[&str], most: u64) -> String {
+    let mut text = String::new();
+    for _ in 0..xorshift(seed) % most + 1 {
+        let k = (xorshift(seed) % pieces.len() as u64) as usize;
+        text.push_str(pieces[k]);
+    }
+    text
+}

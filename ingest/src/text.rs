@@ -828,12 +828,7 @@ mod tests {
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
         let mut plain = 0;
         for _ in 0..50_000 {
-            let mut text = String::new();
-            crate::xorshift(&mut seed);
-            for _ in 0..seed % 6 + 1 {
-                crate::xorshift(&mut seed);
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
+            let text = crate::text_of_pieces(&mut seed, &pieces, 6);
             if let Some(p) = plain_decimal(&text) {
                 plain += 1;
                 assert_eq!(Some(p), number_in_general(&text), "{text:?}");

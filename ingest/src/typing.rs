@@ -944,12 +944,7 @@ mod tests {
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
         let mut fast = 0;
         for _ in 0..20_000 {
-            let mut text = String::new();
-            crate::xorshift(&mut seed);
-            for _ in 0..seed % 5 + 1 {
-                crate::xorshift(&mut seed);
-                text.push_str(pieces[(seed % pieces.len() as u64) as usize]);
-            }
+            let text = crate::text_of_pieces(&mut seed, &pieces, 5);
             fast += usize::from(crate::text::unspaced_ascii(&text).is_some());
             for hint in [false, true] {
                 assert_eq!(
