@@ -1057,6 +1057,9 @@ struct Classified {
     pending: Vec<(usize, Vec<Cell>)>,
     evidence: Vec<Evidence>,
     has_data: Vec<bool>,
+    /// Nanoseconds each column took to type in the last rows observed: the
+    /// costliest are handed out first ([`crate::parallel::for_each_costliest_first`]).
+    cost: Vec<u64>,
     headers: Vec<String>,
     blanks: usize,
     blanks_since_data: usize,
@@ -1195,6 +1198,7 @@ impl<'a> Scan<'a> {
             pending: Vec::new(),
             evidence: Vec::new(),
             has_data: Vec::new(),
+            cost: Vec::new(),
             headers,
             blanks: 0,
             blanks_since_data: 0,
@@ -1432,13 +1436,19 @@ impl Classified {
             .evidence
             .iter_mut()
             .zip(self.has_data.iter_mut())
+            .zip(self.cost.iter_mut())
             .zip(slots)
             .enumerate()
             .collect();
-        let work = |(c, ((evidence, has_data), mut col)): (
+        type Slot<'s, 'c> = (
             usize,
-            ((&mut Evidence, &mut bool), Option<&mut PlannedColumn>),
-        )| {
+            (
+                ((&'s mut Evidence, &'s mut bool), &'s mut u64),
+                Option<&'c mut PlannedColumn>,
+            ),
+        );
+        let work = |(c, (((evidence, has_data), cost), mut col)): Slot| {
+            let start = std::time::Instant::now();
             rows.for_each_cell(c, |ordinal, cell| {
                 if !*has_data && !cell.is_blank() {
                     *has_data = true;
@@ -1449,11 +1459,16 @@ impl Classified {
                     col.converter.push_parsed(ordinal, &parsed, cell);
                 }
             });
+            *cost = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             columns.into_iter().for_each(work);
         } else {
-            crate::parallel::for_each(columns, work);
+            crate::parallel::for_each_costliest_first(
+                columns,
+                |(_, (((_, _), cost), _))| **cost,
+                work,
+            );
         }
         self.observed += rows.len();
     }
@@ -1467,6 +1482,7 @@ impl Classified {
             e.add_empty(self.observed);
             self.evidence.push(e);
             self.has_data.push(false);
+            self.cost.push(0);
         }
     }
 
@@ -1572,6 +1588,9 @@ struct PlannedColumn {
     examples: Vec<String>,
     /// Exact unscaled sum of a numeric column (for totals checks).
     sum: i128,
+    /// Nanoseconds the column took to convert the last rows (pass two hands
+    /// out the costliest first, as [`Classified::cost`] in pass one).
+    cost: u64,
 }
 
 /// Pass two: data rows converted to batches, redacted once planned.
@@ -1602,6 +1621,7 @@ impl<'p> Convert<'p> {
                     nulls: 0,
                     examples: Vec::new(),
                     sum: 0,
+                    cost: 0,
                 }
             })
             .collect();
@@ -1656,14 +1676,20 @@ impl<'p> Convert<'p> {
     /// when there are many rows.
     fn push_rows(&mut self, rows: Rows) {
         let work = |col: &mut PlannedColumn| {
+            let start = std::time::Instant::now();
             rows.for_each_cell(col.column.index, |ordinal, cell| {
                 col.converter.push_cell(ordinal, cell);
             });
+            col.cost = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             self.columns.iter_mut().for_each(work);
         } else {
-            crate::parallel::for_each(self.columns.iter_mut().collect(), work);
+            crate::parallel::for_each_costliest_first(
+                self.columns.iter_mut().collect(),
+                |col| col.cost,
+                work,
+            );
         }
         self.buffered += rows.len();
     }
