@@ -315,22 +315,41 @@ pub fn parse_number(raw: &str) -> Option<ParsedNumber> {
 /// [`parse_number`] of text that is normalised, without white space and
 /// not too long for a scalar.
 pub(crate) fn number_of_compact(compacted: &str) -> Option<ParsedNumber> {
-    plain_decimal(compacted).or_else(|| number_in_general(compacted))
+    match plain_decimal(compacted) {
+        Plain::Number(n) => Some(n),
+        Plain::NotANumber => None,
+        Plain::Unsure => number_in_general(compacted),
+    }
+}
+
+/// What the one-pass reading of the commonest numbers tells of a text.
+#[derive(Debug, PartialEq)]
+enum Plain {
+    /// The text is this number.
+    Number(ParsedNumber),
+    /// The text is no number at all ([`number_in_general`] would say `None`).
+    NotANumber,
+    /// Only [`number_in_general`] can tell.
+    Unsure,
 }
 
 /// [`number_of_compact`] of the commonest numbers, `-?[0-9]+(\.[0-9]+)?`
-/// with at most 18 digits, read in one pass; `None` for any other text
-/// (which may still be a number).
+/// with at most 18 digits, read in one pass. Text that is no number for a
+/// plain reason is told at once: an ASCII byte other than `,`, `.` and `%`
+/// after a digit or point (a date's `-` or `/`, a time's `:`); the general
+/// reading accepts nothing there, since currency marks come first, units
+/// and `%` last and both beyond ASCII or `%`, and a sign only first.
 #[inline]
-fn plain_decimal(s: &str) -> Option<ParsedNumber> {
+fn plain_decimal(s: &str) -> Plain {
     let b = s.as_bytes();
-    let (negative, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
-        _ => (false, b),
+    let (negative, digits) = match b.first() {
+        Some(b'-') => (true, &b[1..]),
+        Some(_) => (false, b),
+        None => return Plain::Unsure,
     };
     // 18 digits and a point at most: the mantissa fits a u64.
     if digits.len() > 19 {
-        return None;
+        return Plain::Unsure;
     }
     let mut mantissa = 0u64;
     let mut point = None;
@@ -340,18 +359,20 @@ fn plain_decimal(s: &str) -> Option<ParsedNumber> {
             mantissa = mantissa * 10 + u64::from(d);
         } else if x == b'.' && point.is_none() {
             point = Some(i);
+        } else if i > 0 && x.is_ascii() && !matches!(x, b',' | b'.' | b'%') {
+            return Plain::NotANumber;
         } else {
-            return None;
+            return Plain::Unsure;
         }
     }
     let int_len = point.unwrap_or(digits.len());
     let frac_len = point.map_or(0, |p| digits.len() - p - 1);
     // `.5` and `5.` are read the general way; so are 19 digits.
     if int_len == 0 || (point.is_some() && frac_len == 0) || int_len + frac_len > 18 {
-        return None;
+        return Plain::Unsure;
     }
     let mantissa = i128::from(mantissa);
-    Some(ParsedNumber {
+    Plain::Number(ParsedNumber {
         value: Decimal {
             mantissa: if negative { -mantissa } else { mantissa },
             scale: frac_len as u8,
@@ -823,22 +844,63 @@ mod tests {
     #[test]
     fn plain_decimals_read_as_the_general_reading_reads_them() {
         let pieces = [
-            "0", "1", "5", "9", "00", "123", "-", "+", ".", ",", "%", "e", "元", "99999999",
+            "0",
+            "1",
+            "5",
+            "9",
+            "00",
+            "123",
+            "-",
+            "+",
+            ".",
+            ",",
+            "%",
+            "e",
+            "E",
+            "元",
+            "99999999",
+            "/",
+            ":",
+            "x",
+            "¥",
+            "R",
+            "MB",
+            "万元",
+            "2024-05-06",
         ];
         let mut seed = 0x2545_F491_4F6C_DD1Du64;
-        let mut plain = 0;
-        for _ in 0..50_000 {
+        let (mut plain, mut not) = (0, 0);
+        for _ in 0..100_000 {
             let text = crate::text_of_pieces(&mut seed, &pieces, 6);
-            if let Some(p) = plain_decimal(&text) {
-                plain += 1;
-                assert_eq!(Some(p), number_in_general(&text), "{text:?}");
+            // The one-pass reading tells only what the general one would.
+            match plain_decimal(&text) {
+                Plain::Number(p) => {
+                    plain += 1;
+                    assert_eq!(Some(p), number_in_general(&text), "{text:?}");
+                }
+                Plain::NotANumber => {
+                    not += 1;
+                    assert_eq!(None, number_in_general(&text), "{text:?}");
+                }
+                Plain::Unsure => {}
             }
         }
         assert!(plain > 5_000, "only {plain} plain decimals");
+        assert!(not > 5_000, "only {not} texts told apart as no number");
         assert_eq!(number_of_compact("-0").map(|p| p.value.mantissa), Some(0));
-        assert!(plain_decimal("123456789012345678").is_some());
-        assert!(plain_decimal("1234567890123456789").is_none());
+        assert!(matches!(
+            plain_decimal("123456789012345678"),
+            Plain::Number(_)
+        ));
+        assert_eq!(plain_decimal("1234567890123456789"), Plain::Unsure);
         assert!(number_of_compact("1234567890123456789").is_some());
+        assert_eq!(plain_decimal("2023-05-06"), Plain::NotANumber);
+        assert_eq!(plain_decimal("+5"), Plain::Unsure);
+        assert_eq!(plain_decimal("1,234"), Plain::Unsure);
+        assert_eq!(
+            number_of_compact("1,234").map(|p| p.value.mantissa),
+            Some(1234)
+        );
     }
 
     #[test]
