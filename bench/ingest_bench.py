@@ -82,16 +82,11 @@ def run_once(cmd):
     return elapsed, usage.ru_maxrss // 1024
 
 
-def timed(cmd):
-    """Best wall time of RUNS runs and the largest child peak RSS (MiB)."""
-    (best, _, peak), = timed_in_turns([cmd])
-    return best, peak
-
-
 def timed_in_turns(cmds):
-    """Best and median wall time and largest peak RSS of each command over
-    RUNS rounds, the commands taking turns within each round: a slow minute
-    of a shared machine then falls on every tool alike."""
+    """Best and median wall time, largest peak RSS and the round-by-round
+    times of each command over RUNS rounds, the commands taking turns within
+    each round: a slow minute of a shared machine then falls on every tool
+    alike."""
     times = [[] for _ in cmds]
     peaks = [0 for _ in cmds]
     for _ in range(RUNS):
@@ -99,7 +94,16 @@ def timed_in_turns(cmds):
             elapsed, rss = run_once(cmd)
             times[i].append(elapsed)
             peaks[i] = max(peaks[i], rss)
-    return [(min(t), statistics.median(t), p) for t, p in zip(times, peaks)]
+    return [(min(t), statistics.median(t), p, t) for t, p in zip(times, peaks)]
+
+
+def round_ratios(ours, peer):
+    """The peer's time over ours in each round (the two ran back to back), as
+    (median, lowest, highest): on a machine whose speed drifts, a round's
+    ratio compares like with like where best and median of each tool alone
+    may come from different minutes."""
+    r = sorted(p / o for o, p in zip(ours, peer))
+    return statistics.median(r), r[0], r[-1]
 
 
 def main():
@@ -124,15 +128,21 @@ def main():
         ([("gongkai_csv", [BIN, "convert", csv_path, out]), ("duckdb_csv", duckdb)], csv_mb),
         ([("gongkai_xlsx", [BIN, "convert", xlsx_path, out]), ("pandas_xlsx", pandas)], xlsx_mb),
     ]:
-        for (name, _), (secs, median, rss) in zip(pair, timed_in_turns([cmd for _, cmd in pair])):
+        timings = timed_in_turns([cmd for _, cmd in pair])
+        for (name, _), (secs, median, rss, _) in zip(pair, timings):
             results[name] = {"seconds": round(secs, 3), "median_seconds": round(median, 3),
                              "mb_per_s": round(mb / secs, 2), "peak_rss_mib": rss, "input_mb": round(mb, 1)}
             print(f"{name:14s} {secs:8.2f} s (median {median:.2f} s)  {mb / secs:8.2f} MB/s  "
                   f"peak RSS {rss} MiB  ({mb:.1f} MB)")
+        results[f"{pair[0][0]}_round_ratio"] = [round(x, 3) for x in round_ratios(timings[0][3], timings[1][3])]
     csv_ratio = results["duckdb_csv"]["seconds"] / results["gongkai_csv"]["seconds"]
     xlsx_ratio = results["pandas_xlsx"]["seconds"] / results["gongkai_xlsx"]["seconds"]
-    print(f"CSV:  Gongkai throughput = {csv_ratio:.2f}× DuckDB's (target ≥ 1.0)")
-    print(f"XLSX: Gongkai throughput = {xlsx_ratio:.2f}× pandas' (target ≥ 20)")
+    csv_round = results["gongkai_csv_round_ratio"]
+    xlsx_round = results["gongkai_xlsx_round_ratio"]
+    print(f"CSV:  Gongkai throughput = {csv_ratio:.2f}× DuckDB's, best against best (target ≥ 1.0); "
+          f"round by round {csv_round[0]:.2f}× median, {csv_round[1]:.2f}–{csv_round[2]:.2f}×")
+    print(f"XLSX: Gongkai throughput = {xlsx_ratio:.2f}× pandas', best against best (target ≥ 20); "
+          f"round by round {xlsx_round[0]:.2f}× median, {xlsx_round[1]:.2f}–{xlsx_round[2]:.2f}×")
     results["ratios"] = {"csv_vs_duckdb": round(csv_ratio, 3), "xlsx_vs_pandas": round(xlsx_ratio, 3)}
     with open(os.path.join(OUT, "gongkai-ingest-bench.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -166,20 +176,23 @@ def stream():
         last = mb == sizes[-1]
         RUNS = rounds if last else 1
         timings = timed_in_turns([gongkai, duck] if last else [gongkai])
-        secs, median, rss = timings[0]
+        secs, median, rss, _ = timings[0]
         results[f"gongkai_{mb}mb"] = {"input_mb": round(real_mb, 1), "rows": n, "seconds": round(secs, 2),
                                       "median_seconds": round(median, 2),
                                       "mb_per_s": round(real_mb / secs, 2), "peak_rss_mib": rss}
         print(f"gongkai {real_mb:8.1f} MB  {n:>9} rows  {secs:7.1f} s (median {median:.1f})  "
               f"{real_mb / secs:6.1f} MB/s  peak RSS {rss} MiB", flush=True)
         if last:
-            dsecs, dmedian, drss = timings[1]
+            dsecs, dmedian, drss, _ = timings[1]
+            ratio, low, high = round_ratios(timings[0][3], timings[1][3])
             results[f"duckdb_{mb}mb"] = {"seconds": round(dsecs, 2), "median_seconds": round(dmedian, 2),
                                          "mb_per_s": round(real_mb / dsecs, 2), "peak_rss_mib": drss}
+            results["round_ratio"] = [round(ratio, 3), round(low, 3), round(high, 3)]
             print(f"duckdb  {real_mb:8.1f} MB  {n:>9} rows  {dsecs:7.1f} s (median {dmedian:.1f})  "
                   f"{real_mb / dsecs:6.1f} MB/s  peak RSS {drss} MiB")
             print(f"CSV throughput: Gongkai = {dsecs / secs:.3f}× DuckDB's (best of {rounds}), "
-                  f"{dmedian / median:.3f}× (median)")
+                  f"{dmedian / median:.3f}× (median); round by round {ratio:.3f}× median, "
+                  f"{low:.3f}–{high:.3f}×")
         os.remove(path)
     with open(os.path.join(OUT, "gongkai-stream-bench.json"), "w") as f:
         json.dump(results, f, indent=1)
