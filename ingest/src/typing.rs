@@ -365,7 +365,12 @@ fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
     match &*n {
         "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
         "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
-        _ => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
+        // Text NFKC leaves alone normalises to itself trimmed: `n` is then
+        // the trimmed text already.
+        _ => match n {
+            Cow::Borrowed(trimmed) => Parsed::Text(Cow::Borrowed(trimmed)),
+            Cow::Owned(_) => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
+        },
     }
 }
 
@@ -952,6 +957,16 @@ mod tests {
                     parse_text(&format!(" {text}"), hint),
                     "{text:?}"
                 );
+            }
+            // Text is kept as written, only trimmed (not normalised).
+            for raw in [
+                text.clone(),
+                format!(" {text}\t"),
+                format!("供应商{text}\u{3000}"),
+            ] {
+                if let Parsed::Text(t) = parse_text(&raw, false) {
+                    assert_eq!(t, crate::text::trim(&raw), "{raw:?}");
+                }
             }
         }
         assert!(fast > 5_000, "only {fast} texts took the ASCII way");
