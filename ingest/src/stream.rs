@@ -1046,6 +1046,18 @@ struct Scan<'a> {
     filled_rows: usize,
 }
 
+/// One column's share of [`Classified::observe`]: its evidence and, when the
+/// rows are converted too, its conversion.
+struct ColumnWork<'s, 'c> {
+    /// The column's index in the file.
+    index: usize,
+    evidence: &'s mut Evidence,
+    has_data: &'s mut bool,
+    /// Time the column took on the last rows (see [`Classified::cost`]).
+    cost: &'s mut u64,
+    planned: Option<&'c mut PlannedColumn>,
+}
+
 /// What pass one learnt: which rows are data, and each column's evidence.
 struct Classified {
     shape: Shape,
@@ -1432,30 +1444,39 @@ impl Classified {
         }
         self.widen(width);
         slots.resize_with(self.evidence.len(), || None);
-        let columns: Vec<_> = self
+        let columns: Vec<ColumnWork> = self
             .evidence
             .iter_mut()
             .zip(self.has_data.iter_mut())
             .zip(self.cost.iter_mut())
             .zip(slots)
             .enumerate()
+            .map(
+                |(index, (((evidence, has_data), cost), planned))| ColumnWork {
+                    index,
+                    evidence,
+                    has_data,
+                    cost,
+                    planned,
+                },
+            )
             .collect();
-        type Slot<'s, 'c> = (
-            usize,
-            (
-                ((&'s mut Evidence, &'s mut bool), &'s mut u64),
-                Option<&'c mut PlannedColumn>,
-            ),
-        );
-        let work = |(c, (((evidence, has_data), cost), mut col)): Slot| {
+        let work = |column: ColumnWork| {
+            let ColumnWork {
+                index,
+                evidence,
+                has_data,
+                cost,
+                mut planned,
+            } = column;
             let start = std::time::Instant::now();
-            rows.for_each_cell(c, |ordinal, cell| {
+            rows.for_each_cell(index, |ordinal, cell| {
                 if !*has_data && !cell.is_blank() {
                     *has_data = true;
                 }
                 let parsed = evidence.parse(cell);
                 evidence.observe(&parsed);
-                if let Some(col) = col.as_deref_mut() {
+                if let Some(col) = planned.as_deref_mut() {
                     col.converter.push_parsed(ordinal, &parsed, cell);
                 }
             });
@@ -1464,11 +1485,7 @@ impl Classified {
         if rows.len() < PARALLEL_MIN_ROWS {
             columns.into_iter().for_each(work);
         } else {
-            crate::parallel::for_each_costliest_first(
-                columns,
-                |(_, (((_, _), cost), _))| **cost,
-                work,
-            );
+            crate::parallel::for_each_costliest_first(columns, |column| *column.cost, work);
         }
         self.observed += rows.len();
     }
