@@ -68,6 +68,16 @@ pub(crate) fn for_each_costliest_first<T: Send>(
     }
 }
 
+/// Runs `work`, recording in `cost` the nanoseconds it took: the cost
+/// [`for_each_costliest_first`] orders the same work by next time.
+#[inline]
+pub(crate) fn timed<R>(cost: &mut u64, work: impl FnOnce() -> R) -> R {
+    let start = std::time::Instant::now();
+    let result = work();
+    *cost = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    result
+}
+
 /// The items in the order [`for_each_costliest_first`] hands them out:
 /// costliest first, items of the same cost in their given order.
 fn costliest_first<T>(items: Vec<T>, cost: impl Fn(&T) -> u64) -> Vec<T> {

@@ -1469,18 +1469,18 @@ impl Classified {
                 cost,
                 mut planned,
             } = column;
-            let start = std::time::Instant::now();
-            rows.for_each_cell(index, |ordinal, cell| {
-                if !*has_data && !cell.is_blank() {
-                    *has_data = true;
-                }
-                let parsed = evidence.parse(cell);
-                evidence.observe(&parsed);
-                if let Some(col) = planned.as_deref_mut() {
-                    col.converter.push_parsed(ordinal, &parsed, cell);
-                }
+            crate::parallel::timed(cost, || {
+                rows.for_each_cell(index, |ordinal, cell| {
+                    if !*has_data && !cell.is_blank() {
+                        *has_data = true;
+                    }
+                    let parsed = evidence.parse(cell);
+                    evidence.observe(&parsed);
+                    if let Some(col) = planned.as_deref_mut() {
+                        col.converter.push_parsed(ordinal, &parsed, cell);
+                    }
+                })
             });
-            *cost = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             columns.into_iter().for_each(work);
@@ -1693,11 +1693,10 @@ impl<'p> Convert<'p> {
     /// when there are many rows.
     fn push_rows(&mut self, rows: Rows) {
         let work = |col: &mut PlannedColumn| {
-            let start = std::time::Instant::now();
-            rows.for_each_cell(col.column.index, |ordinal, cell| {
-                col.converter.push_cell(ordinal, cell);
+            let (converter, index) = (&mut col.converter, col.column.index);
+            crate::parallel::timed(&mut col.cost, || {
+                rows.for_each_cell(index, |ordinal, cell| converter.push_cell(ordinal, cell))
             });
-            col.cost = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         };
         if rows.len() < PARALLEL_MIN_ROWS {
             self.columns.iter_mut().for_each(work);

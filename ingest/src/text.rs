@@ -336,9 +336,10 @@ enum Plain {
 /// [`number_of_compact`] of the commonest numbers, `-?[0-9]+(\.[0-9]+)?`
 /// with at most 18 digits, read in one pass. Text that is no number for a
 /// plain reason is told at once: an ASCII byte other than `,`, `.` and `%`
-/// after a digit or point (a date's `-` or `/`, a time's `:`); the general
-/// reading accepts nothing there, since currency marks come first, units
-/// and `%` last and both beyond ASCII or `%`, and a sign only first.
+/// after a digit or point (a date's `-` or `/`, a time's `:`). The general
+/// reading accepts nothing there: a currency mark can only come first and
+/// `%` or a unit (beyond ASCII) only last, a sign only first, and `,` is the
+/// only separator.
 #[inline]
 fn plain_decimal(s: &str) -> Plain {
     let b = s.as_bytes();

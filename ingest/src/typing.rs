@@ -947,7 +947,7 @@ mod tests {
             "T",
         ];
         let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut fast = 0;
+        let (mut fast, mut kept, mut folded) = (0, 0, 0);
         for _ in 0..20_000 {
             let text = crate::text_of_pieces(&mut seed, &pieces, 5);
             fast += usize::from(crate::text::unspaced_ascii(&text).is_some());
@@ -966,10 +966,19 @@ mod tests {
             ] {
                 if let Parsed::Text(t) = parse_text(&raw, false) {
                     assert_eq!(t, crate::text::trim(&raw), "{raw:?}");
+                    // Both ways: text NFKC leaves alone, and text it changes.
+                    match crate::text::normalized(&raw) {
+                        Cow::Borrowed(_) => kept += 1,
+                        Cow::Owned(_) => folded += 1,
+                    }
                 }
             }
         }
         assert!(fast > 5_000, "only {fast} texts took the ASCII way");
+        assert!(
+            kept > 5_000 && folded > 5_000,
+            "text kept {kept}, folded {folded}"
+        );
     }
 
     #[test]
