@@ -440,6 +440,68 @@ fn may_hold_identifier(text: &str) -> bool {
     digits >= MIN_DIGITS_IN_TEXT
 }
 
+/// Bytes looked at together by [`may_hold_identifier_anywhere`].
+const WINDOW: usize = 64;
+
+/// Whether texts laid end to end in `bytes` (a text column's values, in
+/// one buffer) may hold an identifier: [`MIN_DIGITS_IN_TEXT`] ASCII digits
+/// in a row, or a character NFKC may change (a character beyond ASCII and
+/// U+4000–U+9FFF, told by its lead byte as in
+/// [`crate::text::ascii_or_common_cjk`]). [`find_in_text`] finds
+/// identifiers only in runs of digits of the normalised text, and text NFKC
+/// leaves alone is its own normalisation; a run that crosses from one value
+/// into the next can only make the answer yes, never no.
+///
+/// Read [`WINDOW`] bytes at a time, each step a loop of fixed length
+/// without branches (vectorised by the compiler): a digit's flag is kept
+/// while the bytes after it are digits too, 2, 4, 8 and then 11 in a row.
+/// The windows overlap by one byte less than a run, so every run lies whole
+/// in one of them.
+fn may_hold_identifier_anywhere(bytes: &[u8]) -> bool {
+    const STEP: usize = WINDOW - (MIN_DIGITS_IN_TEXT - 1);
+    const _: () = assert!(MIN_DIGITS_IN_TEXT == 11);
+    let mut at = 0;
+    loop {
+        let end = (at + WINDOW).min(bytes.len());
+        let mut window = [0u8; WINDOW];
+        window[..end - at].copy_from_slice(&bytes[at..end]);
+        let other = window.iter().fold(0u8, |o, &x| {
+            o | u8::from((x >= 0xC0) & (x.wrapping_sub(0xE4) > 5))
+        });
+        // Flags past the window stay 0: a run ends with its window.
+        let mut run = [0u8; WINDOW + 8];
+        for (r, &x) in run.iter_mut().zip(&window) {
+            *r = u8::from(x.wrapping_sub(b'0') < 10);
+        }
+        // After a step of `shift`, a flag tells that the run from its byte
+        // on is twice as long (then 8 + 3 = 11).
+        for shift in [1, 2, 4, 3] {
+            for i in 0..WINDOW {
+                run[i] &= run[i + shift];
+            }
+        }
+        let eleven = run.iter().fold(0u8, |a, &r| a | r);
+        if other | eleven != 0 {
+            return true;
+        }
+        if end == bytes.len() {
+            return false;
+        }
+        at += STEP;
+    }
+}
+
+/// The bytes of a text array's values, end to end (`None` for a view array,
+/// whose values are not in one buffer).
+fn value_bytes(array: &ArrayRef) -> Option<&[u8]> {
+    let strings = array.as_string_opt::<i32>()?;
+    let offsets = strings.value_offsets();
+    let (first, last) = (*offsets.first()?, *offsets.last()?);
+    strings
+        .value_data()
+        .get(usize::try_from(first).ok()?..usize::try_from(last).ok()?)
+}
+
 fn mask_in_text(text: &str) -> Option<String> {
     // Every identifier found in text has at least 11 digits; text that NFKC
     // leaves alone (no full-width digits) with fewer holds none, and so does
@@ -603,6 +665,12 @@ fn redact_column(
         Treatment::Drop { .. } => {
             col.cells += non_null;
             None
+        }
+        // Most batches of most columns hold nothing to mask: told at once.
+        Treatment::MaskCells
+            if value_bytes(&array).is_some_and(|b| !may_hold_identifier_anywhere(b)) =>
+        {
+            Some(array.clone())
         }
         Treatment::MaskCells => match array.data_type() {
             DataType::Utf8 => mask_cells(col, array.as_string::<i32>().iter(), &array),
@@ -1012,6 +1080,112 @@ mod tests {
         assert!(!may_hold_identifier("供应商3235有限公司"));
         assert!(may_hold_identifier("联系电话１３８００１３８０００"));
         assert!(may_hold_identifier("12345 67890 1"));
+    }
+
+    #[test]
+    fn the_whole_column_check_agrees_with_its_definition() {
+        // Digit runs of every length around 11, Chinese text, ASCII, and
+        // characters NFKC changes (a full-width digit, ①, 〇, é).
+        let pieces = [
+            "1",
+            "12",
+            "1234",
+            "12345678",
+            "1234567890",
+            "13800138000",
+            "供应商",
+            "有限公司",
+            "计",
+            "a",
+            "-",
+            " ",
+            "㐀",
+            "ZFCG-0000",
+        ];
+        let changed_by_nfkc = ["１", "①", "〇", "é"];
+        let longest_run = |t: &str| {
+            t.bytes()
+                .fold((0, 0), |(run, most), b| {
+                    let run = if b.is_ascii_digit() { run + 1 } else { 0 };
+                    (run, most.max(run))
+                })
+                .1
+        };
+        let mut seed = 0x5DEE_CE66_D1CE_4E5Bu64;
+        let (mut yes, mut no) = (0, 0);
+        for _ in 0..50_000 {
+            // Up to 40 pieces: texts longer than several windows.
+            let mut text = crate::text_of_pieces(&mut seed, &pieces, 40);
+            if crate::xorshift(&mut seed).is_multiple_of(8) {
+                let k = crate::xorshift(&mut seed) as usize % changed_by_nfkc.len();
+                text.push_str(changed_by_nfkc[k]);
+                text.push_str(&crate::text_of_pieces(&mut seed, &pieces, 10));
+            }
+            let definition = !crate::text::ascii_or_common_cjk(&text)
+                || longest_run(&text) >= MIN_DIGITS_IN_TEXT;
+            assert_eq!(
+                may_hold_identifier_anywhere(text.as_bytes()),
+                definition,
+                "{text:?}"
+            );
+            if definition {
+                yes += 1
+            } else {
+                no += 1
+            }
+            // Whatever one value would have masked, the column check lets through.
+            if mask_in_text(&text).is_some() {
+                assert!(definition, "{text:?}");
+            }
+        }
+        assert!(yes > 2_000 && no > 2_000, "{yes} {no}");
+        assert!(!may_hold_identifier_anywhere(b""));
+        // A run that crosses a window's end is found.
+        for at in 40..80 {
+            let mut text = "x".repeat(at);
+            text.push_str("13800138000");
+            assert!(may_hold_identifier_anywhere(text.as_bytes()), "{at}");
+            text.pop();
+            assert!(!may_hold_identifier_anywhere(text.as_bytes()), "{at}");
+        }
+    }
+
+    #[test]
+    fn a_column_is_masked_alike_whether_its_batch_is_told_at_once_or_not() {
+        // One batch with nothing to mask (passed through whole), one with a
+        // mobile number in its middle value (masked value by value).
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("供应商3235有限公司"),
+            None,
+            Some("ZFCG-00000001"),
+        ]));
+        let leaking: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("供应商3235有限公司"),
+            Some("联系人电话13800138000"),
+            Some("ZFCG-00000001"),
+        ]));
+        let policy = RedactionPolicy::default();
+        let mut col = PlannedColumn {
+            name: "note".into(),
+            path: vec!["备注".into()],
+            kind: None,
+            by: "values",
+            treatment: Treatment::MaskCells,
+            cells: 0,
+            preview: Vec::new(),
+            masked: [0; 3],
+            out_type: None,
+        };
+        let field = Arc::new(Field::new("note", DataType::Utf8, true));
+        let (_, out) = redact_column(&mut col, &policy, &field, &plain).expect("kept");
+        assert_eq!(out.as_string::<i32>(), plain.as_string::<i32>());
+        assert_eq!(col.cells, 0);
+        let (_, out) = redact_column(&mut col, &policy, &field, &leaking).expect("kept");
+        let out = out.as_string::<i32>();
+        assert_eq!(out.value(0), "供应商3235有限公司");
+        assert_eq!(out.value(1), "联系人电话[手机号已隐藏]");
+        assert_eq!(col.cells, 1);
+        assert_eq!(col.masked[1], 1);
     }
 
     #[test]
