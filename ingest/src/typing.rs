@@ -794,10 +794,12 @@ impl Converter {
 
     /// The values converted since the last call.
     pub fn take(&mut self) -> Values {
-        // The next values get the room these took: a batch's buffers are
-        // reserved once instead of grown from nothing.
+        // The next values get the room these took, and an eighth more for
+        // text (batches of as many values hold about as many bytes): a
+        // batch's buffers are reserved once instead of grown, and copied,
+        // from nothing or from a little too little.
         let bytes = match &self.values {
-            Values::Text(these) => these.text_len(),
+            Values::Text(these) => these.text_len() + these.text_len() / 8,
             _ => 0,
         };
         let next = empty_values(self.decision.kind, self.values.len(), bytes);
