@@ -911,10 +911,15 @@ impl ChunkFiller<'_> {
         consumed: u64,
         field: impl Fn(usize) -> &'f str,
     ) -> Result<bool> {
-        // Blank fields are held as empty text.
+        // Blank fields are held as empty text (most fields are told filled
+        // by their first byte, which white space cannot start).
         let kept = |i: usize| {
             let f = field(i);
-            if crate::text::trim(f).is_empty() {
+            let filled = f
+                .as_bytes()
+                .first()
+                .is_some_and(|&b| crate::text::cannot_start_space(b));
+            if !filled && crate::text::trim(f).is_empty() {
                 ""
             } else {
                 f
