@@ -135,7 +135,14 @@ pub(crate) fn all_nfkc_stable(s: &str) -> bool {
 /// pass without a branch per byte.
 #[inline]
 pub(crate) fn ascii_or_common_cjk(s: &str) -> bool {
-    !s.as_bytes().iter().fold(false, |other, &b| {
+    ascii_or_common_cjk_bytes(s.as_bytes())
+}
+
+/// [`ascii_or_common_cjk`] of UTF-8 text given as bytes (several texts laid
+/// end to end read as one: every lead byte is still a lead byte).
+#[inline]
+pub(crate) fn ascii_or_common_cjk_bytes(bytes: &[u8]) -> bool {
+    !bytes.iter().fold(false, |other, &b| {
         other | ((b >= 0xC0) & (b.wrapping_sub(0xE4) > 5))
     })
 }
