@@ -17,6 +17,7 @@
 //! batch size; [`stream::ingest_path`] picks the way for any file.
 #![warn(missing_docs)]
 
+mod bloom;
 mod chunk;
 mod error;
 pub mod naming;

@@ -1,7 +1,8 @@
 //! Parquet writer: zstd, statistics with page index, bloom filters on text
-//! columns, field metadata kept.
+//! columns ([`crate::bloom`]), field metadata kept.
 
 use crate::Result;
+use crate::bloom::FilterBuilder;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -27,43 +28,44 @@ fn builder() -> WriterPropertiesBuilder {
         .set_created_by("gongkai".to_string())
 }
 
-/// Writer settings for a file whose first batch is `first`. Text columns
-/// of mostly distinct values (codes, names) get a bloom filter, so a lookup
-/// such as `project_code = 'ZB2023-00000001'` skips the row groups without
-/// the value (min/max statistics cannot unless the column is sorted). Each
-/// filter is sized for a whole row group and folded down to the values it
-/// holds when the row group is written; a column whose first values
-/// repeat (suppliers) gets a filter sized for the values it is likely to
-/// hold ([`Sample::likely_distinct`]), small enough to stay in the cache
-/// while it is filled. Columns of a few repeated values
+/// How a file whose first batch is `first` is written: the writer's
+/// settings, and the distinct values each column's bloom filter is made
+/// for (`None`: no filter).
+///
+/// Text columns of mostly distinct values (codes, names) get a bloom
+/// filter, so a lookup such as `project_code = 'ZB2023-00000001'` skips the
+/// row groups without the value (min/max statistics cannot unless the
+/// column is sorted). Each filter is sized for a whole row group and folded
+/// down to the values it holds when the row group is written; a column
+/// whose first values repeat (suppliers) gets a filter sized for the values
+/// it is likely to hold ([`Sample::likely_distinct`]), small enough to stay
+/// in the cache while it is filled. Columns of a few repeated values
 /// (towns, procurement methods) get none: every row group holds them all,
-/// so a filter would cost a hash per value and skip nothing.
+/// so a filter would cost a hash per value and skip nothing. The filters
+/// are built here ([`crate::bloom`]), not by arrow-rs.
 ///
 /// Text columns whose values are (nearly) all different (project codes)
 /// are written plain, without a dictionary: one would hold every value
 /// again and be dropped when it outgrows its page.
-pub fn writer_properties(first: &RecordBatch) -> WriterProperties {
+pub fn writer_plan(first: &RecordBatch) -> (WriterProperties, Vec<Option<u64>>) {
     let mut b = builder();
+    let mut filters = Vec::with_capacity(first.num_columns());
     for (field, column) in first.schema().fields().iter().zip(first.columns()) {
         let text = matches!(
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         );
         if !text {
+            filters.push(None);
             continue;
         }
-        let path = ColumnPath::from(field.name().as_str());
         let sample = Sample::of(column);
-        if !sample.repeats_few_values() {
-            b = b
-                .set_column_bloom_filter_enabled(path.clone(), true)
-                .set_column_bloom_filter_max_ndv(path.clone(), sample.filter_values());
-        }
+        filters.push((!sample.repeats_few_values()).then(|| sample.filter_values()));
         if sample.all_different() {
-            b = b.set_column_dictionary_enabled(path, false);
+            b = b.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
         }
     }
-    b.build()
+    (b.build(), filters)
 }
 
 /// Values of a column looked at to tell how often its values repeat.
@@ -140,9 +142,9 @@ pub fn to_parquet(batches: &[RecordBatch]) -> Result<Vec<u8>> {
         return Ok(Vec::new());
     };
     let mut buf = Vec::new();
-    let properties = writer_properties(first);
+    let (properties, filters) = writer_plan(first);
     let writer = ArrowWriter::try_new(&mut buf, first.schema(), Some(properties))?;
-    let mut encoder = ColumnsEncoder::new(writer)?;
+    let mut encoder = ColumnsEncoder::new(writer, filters)?;
     for batch in batches {
         encoder.write(batch)?;
     }
@@ -159,19 +161,34 @@ const SINK_QUEUE: usize = 2;
 struct ColumnsEncoder<W: std::io::Write + Send> {
     file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
-    /// The open row group's column writers, and its rows so far.
-    open: Option<(Vec<ArrowColumnWriter>, usize)>,
+    /// The distinct values each column's bloom filter is made for.
+    filter_values: Vec<Option<u64>>,
+    /// The open row group: its column writers, their bloom filters, and its
+    /// rows so far.
+    open: Option<OpenGroup>,
     /// Row groups written.
     groups: usize,
 }
 
+/// A row group being written.
+struct OpenGroup {
+    writers: Vec<ArrowColumnWriter>,
+    filters: Vec<Option<FilterBuilder>>,
+    rows: usize,
+}
+
 impl<W: std::io::Write + Send> ColumnsEncoder<W> {
-    /// Takes over a writer that has written nothing yet.
-    fn new(writer: ArrowWriter<W>) -> Result<Self> {
+    /// Takes over a writer that has written nothing yet, with the bloom
+    /// filters of [`writer_plan`] (one per column of a flat schema).
+    fn new(writer: ArrowWriter<W>, filter_values: Vec<Option<u64>>) -> Result<Self> {
         let (file, factory) = writer.into_serialized_writer()?;
+        // A nested column has several leaves: filters follow columns only
+        // when each column is one leaf (every table ingest writes).
+        let flat = file.schema_descr().num_columns() == filter_values.len();
         Ok(ColumnsEncoder {
             file,
             factory,
+            filter_values: if flat { filter_values } else { Vec::new() },
             open: None,
             groups: 0,
         })
@@ -182,23 +199,51 @@ impl<W: std::io::Write + Send> ColumnsEncoder<W> {
     fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let mut at = 0;
         while at < batch.num_rows() {
-            let (writers, rows) = match &mut self.open {
+            let group = match &mut self.open {
                 Some(open) => open,
-                open => open.insert((self.factory.create_column_writers(self.groups)?, 0)),
+                open => {
+                    let writers = self.factory.create_column_writers(self.groups)?;
+                    let mut filters = Vec::with_capacity(writers.len());
+                    for i in 0..writers.len() {
+                        let values = self.filter_values.get(i).copied().flatten();
+                        filters.push(
+                            values
+                                .map(|n| FilterBuilder::new(n, ROW_GROUP_ROWS))
+                                .transpose()?,
+                        );
+                    }
+                    open.insert(OpenGroup {
+                        writers,
+                        filters,
+                        rows: 0,
+                    })
+                }
             };
-            let n = (ROW_GROUP_ROWS - *rows).min(batch.num_rows() - at);
+            let n = (ROW_GROUP_ROWS - group.rows).min(batch.num_rows() - at);
             let piece = batch.slice(at, n);
-            let mut leaves = Vec::with_capacity(writers.len());
+            let mut leaves = Vec::with_capacity(group.writers.len());
             for (field, column) in piece.schema().fields().iter().zip(piece.columns()) {
                 leaves.extend(compute_leaves(field, column)?);
             }
-            let jobs: Vec<_> = writers.iter_mut().zip(leaves).collect();
-            for written in crate::parallel::map(jobs, |(writer, leaf)| writer.write(&leaf)) {
+            let columns = piece.columns();
+            let jobs: Vec<_> = group
+                .writers
+                .iter_mut()
+                .zip(leaves)
+                .zip(group.filters.iter_mut().enumerate())
+                .collect();
+            let written = crate::parallel::map(jobs, |((writer, leaf), (i, filter))| {
+                if let (Some(filter), Some(column)) = (filter, columns.get(i)) {
+                    filter.add(column.as_ref());
+                }
+                writer.write(&leaf)
+            });
+            for written in written {
                 written?;
             }
-            *rows += n;
+            group.rows += n;
             at += n;
-            if *rows >= ROW_GROUP_ROWS {
+            if group.rows >= ROW_GROUP_ROWS {
                 self.close_group()?;
             }
         }
@@ -207,8 +252,15 @@ impl<W: std::io::Write + Send> ColumnsEncoder<W> {
 
     /// Closes the open row group's columns (side by side) and writes them.
     fn close_group(&mut self) -> Result<()> {
-        if let Some((writers, _)) = self.open.take() {
-            let chunks = crate::parallel::map(writers, |writer| writer.close());
+        if let Some(open) = self.open.take() {
+            let jobs: Vec<_> = open.writers.into_iter().zip(open.filters).collect();
+            let chunks = crate::parallel::map(jobs, |(writer, filter)| {
+                let mut chunk = writer.close()?;
+                if let Some(filter) = filter {
+                    chunk.close_mut().bloom_filter = Some(filter.finish());
+                }
+                Ok::<_, parquet::errors::ParquetError>(chunk)
+            });
             let mut group = self.file.next_row_group()?;
             for chunk in chunks {
                 chunk?.append_to_row_group(&mut group)?;
@@ -266,9 +318,9 @@ impl ParquetSink {
             && let SinkState::Waiting(file) = std::mem::replace(&mut self.state, SinkState::Stopped)
         {
             let again = file.try_clone().map_err(io_error)?;
-            let properties = writer_properties(&batch);
+            let (properties, filters) = writer_plan(&batch);
             let writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))?;
-            let mut writer = ColumnsEncoder::new(writer)?;
+            let mut writer = ColumnsEncoder::new(writer, filters)?;
             let (queue, batches) = std::sync::mpsc::sync_channel::<RecordBatch>(SINK_QUEUE);
             let abandon = Arc::new(AtomicBool::new(false));
             let abandoned = abandon.clone();
