@@ -191,9 +191,8 @@ mod tests {
 
     #[test]
     fn a_filter_finds_every_value_added() {
-        let values: Vec<Option<String>> = (0..200_000)
-            .map(|i| Some(format!("ZFCG-{i:08}")))
-            .collect();
+        let values: Vec<Option<String>> =
+            (0..200_000).map(|i| Some(format!("ZFCG-{i:08}"))).collect();
         let mut builder = FilterBuilder::new(1 << 20, 200_000).unwrap();
         builder.add(&StringArray::from(values.clone()));
         let filter = builder.finish();
