@@ -44,33 +44,35 @@ impl<'a> CellRef<'a> {
     }
 }
 
-/// One column of a chunk: the fields' texts end to end, and where each ends.
+/// One column of a chunk: where each row's field lies in the chunk's text.
 #[derive(Debug, Default)]
 struct Column {
-    text: String,
-    ends: Vec<u32>,
+    /// Start and end of each row's field (equal when blank).
+    spans: Vec<[u32; 2]>,
 }
 
 impl Column {
     #[inline]
-    fn get(&self, row: usize) -> &str {
-        let end = self.ends.get(row).copied().unwrap_or(0) as usize;
-        let start = match row.checked_sub(1) {
-            Some(before) => self.ends.get(before).copied().unwrap_or(0) as usize,
-            None => 0,
-        };
-        self.text.get(start..end).unwrap_or_default()
+    fn get<'t>(&self, text: &'t str, row: usize) -> &'t str {
+        match self.spans.get(row) {
+            Some(&[start, end]) => text.get(start as usize..end as usize).unwrap_or_default(),
+            None => "",
+        }
     }
 }
 
-/// Rows of a delimited file, column by column. Blank fields are held as
-/// empty text; the fields after a row's last non-blank one are not kept.
+/// Rows of a delimited file, column by column: each record's text copied
+/// once, end to end with the others, and where each field lies in it.
+/// Blank fields are held as empty text; the fields after a row's last
+/// non-blank one are not kept.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkColumns {
+    /// The records' texts, one after another.
+    text: String,
     columns: Vec<Column>,
     /// Each row's width: its fields up to the last non-blank one.
     widths: Vec<u32>,
-    /// Bytes of text held.
+    /// Bytes of the fields held.
     bytes: usize,
 }
 
@@ -86,9 +88,9 @@ pub(crate) struct FieldTooLong {
 impl ChunkColumns {
     /// No rows (the buffers keep their room for the next rows).
     pub(crate) fn clear(&mut self) {
+        self.text.clear();
         for column in &mut self.columns {
-            column.text.clear();
-            column.ends.clear();
+            column.spans.clear();
         }
         self.widths.clear();
         self.bytes = 0;
@@ -99,46 +101,72 @@ impl ChunkColumns {
         self.widths.len()
     }
 
-    /// Bytes of text held.
+    /// Bytes of the fields held.
     pub(crate) fn bytes(&self) -> usize {
         self.bytes
     }
 
-    /// Adds a row of `width` fields, `field(c)` the text of field `c`
-    /// (blank fields should be given as `""`).
-    pub(crate) fn push_row<'f>(
+    /// Adds a row of `width` fields, field `c` being `record[span(c)]`
+    /// (an empty span for a blank field): the record's text is copied once,
+    /// up to the end of its last field.
+    pub(crate) fn push_record(
         &mut self,
+        record: &str,
         width: usize,
-        field: impl Fn(usize) -> &'f str,
+        span: impl Fn(usize) -> std::ops::Range<usize>,
     ) -> Result<(), FieldTooLong> {
         let rows = self.widths.len();
         while self.columns.len() < width {
             // A column no row before this one reached: blank in those rows.
             self.columns.push(Column {
-                text: String::new(),
-                ends: vec![0; rows],
+                spans: vec![[0, 0]; rows],
             });
         }
+        let base = self.text.len();
+        let end = width
+            .checked_sub(1)
+            .map_or(0, |last| span(last).end)
+            .min(record.len());
+        // Spans lie in order: when the last ends below 4 GiB, all do.
+        if u32::try_from(base + end).is_err() {
+            let column = (0..width)
+                .find(|&c| u32::try_from(base + span(c).end).is_err())
+                .unwrap_or(width.saturating_sub(1));
+            return Err(FieldTooLong {
+                column,
+                bytes: span(column).len(),
+            });
+        }
+        self.text.push_str(record.get(..end).unwrap_or_default());
         for (c, column) in self.columns.iter_mut().enumerate() {
-            let f = if c < width { field(c) } else { "" };
-            column.text.push_str(f);
-            let Ok(end) = u32::try_from(column.text.len()) else {
-                column
-                    .text
-                    .truncate(column.ends.last().copied().unwrap_or(0) as usize);
-                return Err(FieldTooLong {
-                    column: c,
-                    bytes: f.len(),
-                });
-            };
-            column.ends.push(end);
-            self.bytes += f.len();
+            let at = if c < width { span(c) } else { 0..0 };
+            let (start, stop) = ((base + at.start) as u32, (base + at.end) as u32);
+            column.spans.push([start, stop]);
+            self.bytes += at.len();
         }
         self.widths.push(width as u32);
         Ok(())
     }
 
-    /// Width of row `row` (see [`ChunkColumns::push_row`]).
+    /// Adds a row of `width` fields, `field(c)` the text of field `c`
+    /// (blank fields should be given as `""`).
+    #[cfg(test)]
+    pub(crate) fn push_row<'f>(
+        &mut self,
+        width: usize,
+        field: impl Fn(usize) -> &'f str,
+    ) -> Result<(), FieldTooLong> {
+        let mut record = String::new();
+        let mut spans = Vec::with_capacity(width);
+        for c in 0..width {
+            let start = record.len();
+            record.push_str(field(c));
+            spans.push(start..record.len());
+        }
+        self.push_record(&record, width, |c| spans[c].clone())
+    }
+
+    /// Width of row `row` (see [`ChunkColumns::push_record`]).
     pub(crate) fn width(&self, row: usize) -> usize {
         self.widths.get(row).copied().unwrap_or(0) as usize
     }
@@ -146,7 +174,9 @@ impl ChunkColumns {
     /// Text of field `column` of row `row` (`""` when blank or beyond the row).
     #[inline]
     pub(crate) fn text(&self, row: usize, column: usize) -> &str {
-        self.columns.get(column).map_or("", |c| c.get(row))
+        self.columns
+            .get(column)
+            .map_or("", |c| c.get(&self.text, row))
     }
 
     /// Row `row` as cells (blank fields as [`Cell::Empty`]).
@@ -228,8 +258,9 @@ impl<'r> Rows<'r> {
             }
             Rows::Picked(chunk, picks) => match chunk.columns.get(column) {
                 Some(c) => {
+                    let text = chunk.text.as_str();
                     for &(ordinal, i) in picks {
-                        f(ordinal, CellRef::Text(c.get(i)));
+                        f(ordinal, CellRef::Text(c.get(text, i)));
                     }
                 }
                 None => {

@@ -506,8 +506,14 @@ pub(crate) fn plainly_data_of<'a>(row: impl IntoIterator<Item = CellRef<'a>>) ->
         texts[n] = t;
         n += 1;
     }
-    n == texts.len()
-        && texts[0] != texts[1]
+    n == texts.len() && three_plain_texts_say_data(texts)
+}
+
+/// The last test of [`plainly_data_of`], on the first three filled cells'
+/// trimmed texts (each one NFKC leaves alone, holding no 计, 数 or `t`):
+/// they differ, and the first does not start as a footnote does.
+fn three_plain_texts_say_data(texts: [&str; 3]) -> bool {
+    texts[0] != texts[1]
         && texts[0] != texts[2]
         && texts[1] != texts[2]
         && texts[0]
@@ -515,6 +521,61 @@ pub(crate) fn plainly_data_of<'a>(row: impl IntoIterator<Item = CellRef<'a>>) ->
             .next()
             .is_some_and(|c| c != '*' && !FOOTNOTE_PREFIXES.iter().any(|p| p.starts_with(c)))
 }
+
+/// [`plainly_data_of`] of a delimited record: field `i` of `record` lies at
+/// `spans[i]`, empty when the field is blank. The bytes from the first
+/// filled field to the third are read in one pass ([`plain_bytes`]); the
+/// delimiters between them are ASCII other than `t`, so they change nothing.
+pub(crate) fn plainly_data_in_record(record: &str, spans: &[std::ops::Range<usize>]) -> bool {
+    let mut filled = spans.iter().filter(|s| !s.is_empty());
+    let (Some(a), Some(b), Some(c)) = (filled.next(), filled.next(), filled.next()) else {
+        return false;
+    };
+    let Some(bytes) = record.as_bytes().get(a.start..c.end) else {
+        return false;
+    };
+    if !plain_bytes(bytes) {
+        return false;
+    }
+    let text =
+        |s: &std::ops::Range<usize>| crate::text::trim(record.get(s.clone()).unwrap_or_default());
+    let texts = [text(a), text(b), text(c)];
+    texts.iter().all(|t| !t.is_empty()) && three_plain_texts_say_data(texts)
+}
+
+/// Whether UTF-8 `b` is all characters [`plain_text`] accepts: ASCII other
+/// than `t` and `T`, and U+4E00–U+9FFF (lead bytes E4 from B8 on, E5–E9)
+/// other than 计 (E8 AE A1) and 数 (E6 95 B0). Read [`PLAIN_WINDOW`] bytes
+/// at a time, each byte with the two after it, without a branch per byte
+/// (the compiler reads the window a vector at a time); bytes past the end
+/// read as 0, which is plain.
+fn plain_bytes(b: &[u8]) -> bool {
+    let mut at = 0;
+    loop {
+        let end = (at + PLAIN_WINDOW + 2).min(b.len());
+        let mut window = [0u8; PLAIN_WINDOW + 2];
+        window[..end - at].copy_from_slice(&b[at..end]);
+        let mut bad = [0u8; PLAIN_WINDOW];
+        for (i, flag) in bad.iter_mut().enumerate() {
+            let (x, y, z) = (window[i], window[i + 1], window[i + 2]);
+            *flag = u8::from(x | 0x20 == b't')
+                | u8::from((x >= 0xC0) & (x.wrapping_sub(0xE4) > 5))
+                | u8::from((x == 0xE4) & (y < 0xB8))
+                | u8::from((x == 0xE8) & (y == 0xAE) & (z == 0xA1))
+                | u8::from((x == 0xE6) & (y == 0x95) & (z == 0xB0));
+        }
+        if bad.iter().fold(0, |a, &f| a | f) != 0 {
+            return false;
+        }
+        if at + PLAIN_WINDOW >= b.len() {
+            return true;
+        }
+        at += PLAIN_WINDOW;
+    }
+}
+
+/// Bytes [`plain_bytes`] reads at a time.
+const PLAIN_WINDOW: usize = 64;
 
 /// `s` trimmed, when every character is one NFKC leaves alone (read by lead
 /// byte as in [`crate::text::all_nfkc_stable`]) and none is 计, 数, `t` or
@@ -767,6 +828,86 @@ mod tests {
         ] {
             let row: Vec<Cell> = not_plain.iter().map(|t| Cell::Text((*t).into())).collect();
             assert!(!plainly_data(&row), "{not_plain:?}");
+        }
+    }
+
+    #[test]
+    fn a_delimited_record_is_told_plain_as_its_cells_are() {
+        let cells = [
+            "ZFCG-00000001",
+            "大束镇",
+            "竞争性磋商",
+            "供应商3235有限公司",
+            " 8102.11 ",
+            "合计",
+            "人数",
+            "Total",
+            "ｔｏｔａｌ",
+            "注:数据来源",
+            "*",
+            "一丁",
+            "䷀",
+            "㐀",
+            "café",
+            "①",
+            "",
+            " ",
+            "\u{200B}",
+            "城关镇",
+            "计划",
+            "2024-02-27",
+        ];
+        let mut x = 11u64;
+        let (mut plain, mut rows) = (0, 0);
+        for _ in 0..20_000 {
+            let width = 2 + (x % 5) as usize;
+            let mut record = String::new();
+            let mut spans = Vec::new();
+            let mut kept = Vec::new();
+            for c in 0..width {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let f = cells[(x % cells.len() as u64) as usize];
+                if c > 0 {
+                    record.push(',');
+                }
+                let start = record.len();
+                record.push_str(f);
+                // As the reader keeps fields: white space only is blank.
+                if crate::text::trim(f).is_empty() {
+                    spans.push(start..start);
+                    kept.push("");
+                } else {
+                    spans.push(start..record.len());
+                    kept.push(f);
+                }
+            }
+            let by_cells = plainly_data_of(kept.iter().map(|f| CellRef::Text(f)));
+            let by_record = plainly_data_in_record(&record, &spans);
+            rows += 1;
+            plain += usize::from(by_record);
+            if kept.contains(&"\u{200B}") {
+                // Zero-width text is blank to the cells' test; the record's
+                // sends the row to the full classification instead.
+                assert!(!by_record || by_cells, "{record:?}");
+            } else {
+                assert_eq!(by_record, by_cells, "{record:?}");
+            }
+        }
+        assert!(plain > 500 && rows - plain > 500, "{plain} of {rows}");
+    }
+
+    #[test]
+    fn bytes_are_read_plain_across_window_edges() {
+        for k in 0..3 * PLAIN_WINDOW {
+            let pad = "a".repeat(k);
+            assert!(plain_bytes(format!("{pad}大束镇").as_bytes()), "{k}");
+            for odd in ["计", "数", "t", "T", "䷀", "é", "①"] {
+                let text = format!("{pad}{odd}大束镇");
+                assert!(!plain_bytes(text.as_bytes()), "{odd} after {k} bytes");
+                assert_eq!(plain_text(&text), None, "{odd} after {k} bytes");
+            }
         }
     }
 

@@ -36,7 +36,7 @@
 //! [`Limits::stream_head_rows`]: crate::Limits::stream_head_rows
 //! [`Limits::stream_batch_rows`]: crate::Limits::stream_batch_rows
 
-use crate::chunk::{CellRef, ChunkColumns, Rows};
+use crate::chunk::{ChunkColumns, Rows};
 use crate::naming::unique_names;
 use crate::plain_lines::{PlainEnd, read_plain_lines};
 use crate::privacy::{Redaction, RedactionPolicy, SAMPLE_VALUES};
@@ -44,8 +44,8 @@ use crate::read::delimited::{refuse_binary, sniff_delimiter, sniff_utf16};
 use crate::read::{Budget, Cell, Sheet};
 use crate::report::{Report, SheetReport, TotalsCheck, Warning};
 use crate::shape::{
-    RowClass, Shape, classify_row_fully, detect, plainly_data, plainly_data_of, trailing_note_of,
-    width_of,
+    RowClass, Shape, classify_row_fully, detect, plainly_data, plainly_data_in_record,
+    trailing_note_of, width_of,
 };
 use crate::table::{
     Problems, add_examples, column_unit, locate, read_notes, sum_of, sum_value, to_arrow,
@@ -775,7 +775,7 @@ fn parse_records(
         spare,
         chunk: None,
         ordinal: 0,
-        lossy: Vec::new(),
+        lossy: String::new(),
         stopped: false,
     };
     let plain = read_plain_lines(
@@ -787,13 +787,12 @@ fn parse_records(
             let consumed = decoding.consumed;
             // Fields are cut at ASCII delimiters: valid text's fields are text.
             match text {
-                Some(text) => rows.take(line0, ends.len(), content.len(), consumed, |i| {
+                Some(text) => rows.take(line0, text, ends.len(), consumed, |i| {
                     let start = match i.checked_sub(1) {
                         Some(before) => ends.get(before).map_or(0, |e| e + 1),
                         None => 0,
                     };
-                    let end = ends.get(i).copied().unwrap_or(start);
-                    text.get(start..end).unwrap_or_default()
+                    start..ends.get(i).copied().unwrap_or(start)
                 }),
                 None => {
                     let mut start = 0;
@@ -802,7 +801,7 @@ fn parse_records(
                         start = end + 1;
                         f
                     });
-                    rows.take_lossy(line0, fields, content.len(), consumed, decoding)
+                    rows.take_lossy(line0, fields, consumed, decoding)
                 }
             }
         },
@@ -839,16 +838,12 @@ fn parse_records(
                 // text are slices of it, cut at ASCII delimiters), else each
                 // field with what is not UTF-8 replaced by U+FFFD.
                 let kept = match simdutf8::basic::from_utf8(record.as_slice()) {
-                    Ok(text) => rows.take(line0, record.len(), text.len(), consumed, |i| {
-                        record
-                            .range(i)
-                            .and_then(|r| text.get(r))
-                            .unwrap_or_default()
+                    Ok(text) => rows.take(line0, text, record.len(), consumed, |i| {
+                        record.range(i).unwrap_or(0..0)
                     }),
                     Err(_) => rows.take_lossy(
                         line0,
                         record.iter(),
-                        record.as_slice().len(),
                         consumed,
                         reader.get_mut().get_mut().1,
                     ),
@@ -892,81 +887,79 @@ struct ChunkFiller<'a> {
     chunk: Option<Chunk>,
     /// Rows taken so far.
     ordinal: usize,
-    /// Fields of a record that was not UTF-8, made text.
-    lossy: Vec<String>,
+    /// A record that was not UTF-8, made text.
+    lossy: String,
     /// The row handler stopped (its error is what counts).
     stopped: bool,
 }
 
 impl ChunkFiller<'_> {
-    /// Takes the record on 0-based line `line0` with `n` fields,
-    /// `field(i)` the text of field `i`, `bytes` long in all; `consumed`
-    /// bytes of the file are read. Returns `false` once the row handler
-    /// stopped.
-    fn take<'f>(
+    /// Takes the record on 0-based line `line0` with `n` fields, field `i`
+    /// being `record[span(i)]`; `consumed` bytes of the file are read.
+    /// Returns `false` once the row handler stopped.
+    fn take(
         &mut self,
         line0: usize,
+        record: &str,
         n: usize,
-        bytes: usize,
         consumed: u64,
-        field: impl Fn(usize) -> &'f str,
+        span: impl Fn(usize) -> std::ops::Range<usize>,
     ) -> Result<bool> {
         // Blank fields are held as empty text (most fields are told filled
         // by their first byte, which white space cannot start).
         let kept = |i: usize| {
-            let f = field(i);
+            let at = span(i);
+            let f = record.get(at.clone()).unwrap_or_default();
             let filled = f
                 .as_bytes()
                 .first()
                 .is_some_and(|&b| crate::text::cannot_start_space(b));
             if !filled && crate::text::trim(f).is_empty() {
-                ""
+                at.start..at.start
             } else {
-                f
+                at
             }
         };
         if n <= STACK_FIELDS {
-            let mut fields = [""; STACK_FIELDS];
-            for (i, f) in fields.iter_mut().enumerate().take(n) {
-                *f = kept(i);
+            let mut spans = [const { 0..0 }; STACK_FIELDS];
+            for (i, s) in spans.iter_mut().enumerate().take(n) {
+                *s = kept(i);
             }
-            self.take_kept(line0, &fields[..n], bytes, consumed)
+            self.take_kept(line0, record, &spans[..n], consumed)
         } else {
-            let fields: Vec<&str> = (0..n).map(kept).collect();
-            self.take_kept(line0, &fields, bytes, consumed)
+            let spans: Vec<std::ops::Range<usize>> = (0..n).map(kept).collect();
+            self.take_kept(line0, record, &spans, consumed)
         }
     }
 
-    /// [`ChunkFiller::take`] of the fields with blank ones made `""`.
+    /// [`ChunkFiller::take`] of the fields' spans with blank ones made empty.
     fn take_kept(
         &mut self,
         line0: usize,
-        fields: &[&str],
-        bytes: usize,
+        record: &str,
+        spans: &[std::ops::Range<usize>],
         consumed: u64,
     ) -> Result<bool> {
-        let width = fields
+        let width = spans
             .iter()
-            .rposition(|f| !f.is_empty())
+            .rposition(|s| !s.is_empty())
             .map_or(0, |i| i + 1);
-        let fields = &fields[..width];
+        let spans = &spans[..width];
         if width > 0 {
             self.budget.check_cell(SHEET, line0, width - 1, 0)?;
         }
-        if bytes > self.options.limits.max_cell_bytes {
-            for (c, f) in fields.iter().enumerate() {
-                self.budget.check_cell(SHEET, line0, c, f.len())?;
+        if record.len() > self.options.limits.max_cell_bytes {
+            for (c, s) in spans.iter().enumerate() {
+                self.budget.check_cell(SHEET, line0, c, s.len())?;
             }
         }
         let spare = self.spare;
         let ordinal = self.ordinal;
         let chunk = self.chunk.get_or_insert_with(|| new_chunk(spare, ordinal));
-        chunk
-            .plain
-            .push(plainly_data_of(fields.iter().map(|f| CellRef::Text(f))));
+        chunk.plain.push(plainly_data_in_record(record, spans));
         chunk
             .rows
-            .push_row(width, |c| fields.get(c).copied().unwrap_or_default())
+            .push_record(record, width, |c| spans.get(c).cloned().unwrap_or(0..0))
             .map_err(|too_long| Error::CellTooLong {
                 file: self.file.to_string(),
                 sheet: SHEET.to_string(),
@@ -993,20 +986,27 @@ impl ChunkFiller<'_> {
         &mut self,
         line0: usize,
         fields: impl Iterator<Item = &'f [u8]>,
-        bytes: usize,
         consumed: u64,
         decoding: &mut Decoding,
     ) -> Result<bool> {
         let mut lossy = std::mem::take(&mut self.lossy);
         lossy.clear();
-        lossy.extend(fields.map(|f| String::from_utf8_lossy(f).into_owned()));
-        let replaced = lossy
-            .iter()
-            .map(|f| f.chars().filter(|&c| c == '\u{FFFD}').count())
-            .sum();
+        let mut ends = Vec::new();
+        let mut replaced = 0;
+        for f in fields {
+            let text = String::from_utf8_lossy(f);
+            replaced += text.chars().filter(|&c| c == '\u{FFFD}').count();
+            lossy.push_str(&text);
+            ends.push(lossy.len());
+        }
         decoding.replaced_on(line0 + 1, replaced);
-        let kept = self.take(line0, lossy.len(), bytes, consumed, |i| {
-            lossy.get(i).map_or("", String::as_str)
+        let kept = self.take(line0, &lossy, ends.len(), consumed, |i| {
+            let start = i
+                .checked_sub(1)
+                .and_then(|b| ends.get(b))
+                .copied()
+                .unwrap_or(0);
+            start..ends.get(i).copied().unwrap_or(start)
         });
         self.lossy = lossy;
         kept
