@@ -1,7 +1,8 @@
-//! Rows of a delimited file held column by column while they are streamed:
-//! each column's texts one after another in one buffer, so a column is
-//! checked, typed and converted reading memory in order, instead of one
-//! heap string per cell scattered over the heap.
+//! Rows of a delimited file held while they are streamed: the records'
+//! texts end to end in one buffer (each line copied once), and for each
+//! column where its fields lie in it, so a column is checked, typed and
+//! converted reading one small buffer front to back, instead of one heap
+//! string per cell scattered over the heap.
 
 use crate::read::Cell;
 

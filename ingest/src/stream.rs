@@ -23,10 +23,11 @@
 //!    and pass two reads the file again, converting with the decided types.
 //!
 //! In both passes a reader thread decodes and parses the file a few chunks
-//! of rows ahead (`read_records`), each chunk held column by column
-//! ([`ChunkColumns`]); the rows of a chunk are classified side by side and
-//! taken in order, and the columns are typed and converted side by side on
-//! every core (`parallel.rs`), each reading its column's texts in order.
+//! of rows ahead (`read_records`), each chunk's text held once with where
+//! each column's fields lie in it ([`ChunkColumns`]); the rows of a chunk
+//! are classified side by side and taken in order, and the columns are
+//! typed and converted side by side on every core (`parallel.rs`), each
+//! reading its column's fields in order.
 //!
 //! The result is the same table and report as [`crate::ingest_with_policy`]
 //! on the file read whole (tested on the corpus), except that the shape is
