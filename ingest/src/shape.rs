@@ -865,10 +865,7 @@ mod tests {
             let mut spans = Vec::new();
             let mut kept = Vec::new();
             for c in 0..width {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let f = cells[(x % cells.len() as u64) as usize];
+                let f = cells[(crate::xorshift(&mut x) % cells.len() as u64) as usize];
                 if c > 0 {
                     record.push(',');
                 }
