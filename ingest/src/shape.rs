@@ -116,8 +116,8 @@ fn is_numeric(cell: &Cell) -> bool {
     }
 }
 
-/// Counts of one row, kept for every row (so kept small); the texts behind
-/// them are recomputed by [`row_texts`] for the few rows that need them.
+/// Counts of one row, for the few rows shape detection looks at above the
+/// data (preamble and header); their texts are [`row_texts`].
 #[derive(Clone, Copy)]
 struct RowStats {
     distinct: u32,
@@ -145,18 +145,26 @@ fn stats(row: &[Cell]) -> RowStats {
     }
 }
 
-/// Every row's stats, pieces of a large sheet side by side.
-fn all_stats(rows: &[Vec<Cell>]) -> Vec<RowStats> {
-    const PIECE: usize = 4096;
-    if rows.len() <= PIECE {
-        return rows.iter().map(|r| stats(r)).collect();
+/// The most distinct texts in one row of a sheet (the table's width).
+///
+/// A row holds at most as many distinct texts as filled cells, so only the
+/// rows with more filled cells than the widest row so far are compared
+/// cell by cell: below a header of six columns, records of six cells cost a
+/// count of their filled cells each.
+pub(crate) fn width_of(rows: &[Vec<Cell>]) -> u32 {
+    let mut width = 0;
+    for row in rows {
+        // Trailing blanks are left out of workbook rows: a row no longer
+        // than the width so far cannot be wider.
+        if row.len() <= width as usize {
+            continue;
+        }
+        let filled = row.iter().filter(|c| !c.is_blank()).count();
+        if filled > width as usize {
+            width = width.max(distinct_texts(row) as u32);
+        }
     }
-    crate::parallel::map(rows.chunks(PIECE).collect(), |piece| {
-        piece.iter().map(|r| stats(r)).collect::<Vec<_>>()
-    })
-    .into_iter()
-    .flatten()
-    .collect()
+    width
 }
 
 /// A filled cell's text as [`row_texts`] compares it, copied only when
@@ -274,8 +282,7 @@ fn expand_merges(sheet: &Sheet) -> (Cow<'_, [Vec<Cell>]>, Vec<bool>) {
 pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let (rows, horizontal_merge) = expand_merges(sheet);
     let rows: &[Vec<Cell>] = &rows;
-    let stats = all_stats(rows);
-    let width = stats.iter().map(|s| s.distinct).max().unwrap_or(0);
+    let width = width_of(rows);
     if width == 0 {
         return None;
     }
@@ -288,7 +295,7 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     let mut r = 0;
     let wide = |s: &RowStats| s.distinct >= 2.max(width.div_ceil(2)) || s.distinct == width;
     while r < rows.len() {
-        let s = &stats[r];
+        let s = &stats(&rows[r]);
         if s.filled == 0 {
             r += 1;
             continue;
@@ -324,8 +331,12 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
 
     // 2. Header rows: the first wide row, plus continuation rows below it.
     let h0 = r;
-    let headerless = stats[h0].numeric * 2 > stats[h0].filled
-        && stats.get(h0 + 1).is_some_and(|n| n.numeric * 2 > n.filled);
+    let head = stats(&rows[h0]);
+    let headerless = head.numeric * 2 > head.filled
+        && rows
+            .get(h0 + 1)
+            .map(|r| stats(r))
+            .is_some_and(|n| n.numeric * 2 > n.filled);
     // Header rows are edited (group headers filled rightwards) in a copy of
     // the few rows they can span, not of the whole sheet.
     let mut grid: Vec<Vec<Cell>> = rows[h0..(h0 + 6).min(rows.len())].to_vec();
@@ -333,7 +344,7 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
     if !headerless {
         while h1 + 1 < rows.len() && h1 - h0 < 4 {
             let next = h1 + 1;
-            let ns = &stats[next];
+            let ns = &stats(&rows[next]);
             // A header row holds no numbers (a `合计` column header is still a header).
             if ns.filled == 0 || ns.numeric > 0 {
                 break;
@@ -349,7 +360,7 @@ pub fn detect(sheet: &Sheet) -> Option<Shape> {
                 (!here.is_blank() && here == right && !cell_at(&grid, gn, c + 1).is_blank())
                     || (here.is_blank() && !below.is_blank() && first_filled < c)
             }) || horizontal_merge.get(h1).copied().unwrap_or(false);
-            let has_gaps = ns.filled < stats[h1].filled
+            let has_gaps = ns.filled < stats(&rows[h1]).filled
                 || (0..ncols)
                     .any(|c| !cell_at(&grid, gh, c).is_blank() && cell_at(&grid, gn, c).is_blank());
             // Merged cells make the continuation row look complete once expanded.
@@ -717,15 +728,6 @@ pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
     Some(first.into_owned()).filter(|t| t.chars().count() > 4)
 }
 
-/// The widest row of a sheet: most distinct texts in one row.
-pub(crate) fn width_of(rows: &[Vec<Cell>]) -> u32 {
-    all_stats(rows)
-        .iter()
-        .map(|s| s.distinct)
-        .max()
-        .unwrap_or(0)
-}
-
 /// Trims a header and folds inner line breaks and runs of spaces to one space.
 fn tidy_header(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -893,6 +895,51 @@ mod tests {
             }
         }
         assert!(plain > 500 && rows - plain > 500, "{plain} of {rows}");
+    }
+
+    #[test]
+    fn a_sheet_is_as_wide_as_its_row_of_most_distinct_texts() {
+        // Rows of repeated, blank, numeric and distinct cells, of varied
+        // lengths: the width skips rows that cannot be wider, and must still
+        // be the most distinct texts of any one row.
+        let pool = [
+            Cell::Empty,
+            Cell::Text(" ".into()),
+            Cell::Text("甲".into()),
+            Cell::Text(" 甲 ".into()),
+            Cell::Text("乙".into()),
+            Cell::Text("ｔｏｔａｌ".into()),
+            Cell::Text("total".into()),
+            Cell::Number(1.0),
+            Cell::Int(1),
+            Cell::Text("1".into()),
+            Cell::Number(2.5),
+        ];
+        let mut x = 7u64;
+        for _ in 0..300 {
+            let rows: Vec<Vec<Cell>> = (0..1 + crate::xorshift(&mut x) % 12)
+                .map(|_| {
+                    (0..crate::xorshift(&mut x) % 9)
+                        .map(|_| {
+                            pool[(crate::xorshift(&mut x) % pool.len() as u64) as usize].clone()
+                        })
+                        .collect()
+                })
+                .collect();
+            let each = rows
+                .iter()
+                .map(|r| {
+                    if r.iter().all(Cell::is_blank) {
+                        0
+                    } else {
+                        distinct_texts(r) as u32
+                    }
+                })
+                .max()
+                .unwrap_or(0);
+            assert_eq!(width_of(&rows), each, "{rows:?}");
+        }
+        assert_eq!(width_of(&[]), 0);
     }
 
     #[test]
