@@ -95,11 +95,11 @@ fn read_checked(
     };
     for (index, (name, hidden)) in metadata.into_iter().enumerate() {
         let mut grid = Grid::new(&name);
-        let in_pieces = pieces.as_mut().and_then(|p| p.cells(index, &name));
+        let in_pieces = pieces.as_mut().and_then(|p| p.rows(index, &name));
         let read = match &mut wb {
             Sheets::Xlsx(_) if in_pieces.is_some() => {
-                for (r, col, cell) in in_pieces.into_iter().flatten() {
-                    grid.put(&mut budget, r as usize, col as usize, cell)?;
+                for (r, cells) in in_pieces.into_iter().flatten() {
+                    grid.put_row(&mut budget, r as usize, cells)?;
                 }
                 Ok(())
             }
@@ -256,6 +256,32 @@ impl<'a> Grid<'a> {
             cells.resize(col + 1, Cell::Empty);
         }
         cells[col] = cell;
+        Ok(())
+    }
+
+    /// Lays out a row laid out already (a piece's, [`super::xlsx_pieces`]):
+    /// as its non-blank cells put one by one, counted once for the row.
+    fn put_row(&mut self, budget: &mut Budget, row: usize, cells: Vec<Cell>) -> Result<()> {
+        if row < self.rows.len() {
+            // A row below which others lie already: cell by cell.
+            for (col, cell) in cells.into_iter().enumerate() {
+                self.put(budget, row, col, cell)?;
+            }
+            return Ok(());
+        }
+        let mut text = 0;
+        for (col, cell) in cells.iter().enumerate() {
+            if let Cell::Text(s) | Cell::Error(s) = cell {
+                budget.check_cell(self.name, row, col, s.len())?;
+                text += s.len();
+            } else if !matches!(cell, Cell::Empty) {
+                budget.check_cell(self.name, row, col, 0)?;
+            }
+        }
+        budget.add(self.name, row, row + 1 - self.rows.len(), cells.len(), text)?;
+        self.text += text;
+        self.rows.resize_with(row, Vec::new);
+        self.rows.push(cells);
         Ok(())
     }
 }

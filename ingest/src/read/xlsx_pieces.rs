@@ -37,8 +37,9 @@ pub(super) fn worth_cutting(size: u64, kept: u64) -> bool {
 /// every piece holds a copy of them.
 pub(super) const MAX_SHARED_STRINGS_BYTES: usize = 32 << 20;
 
-/// A cell read from a piece: row, column and value.
-pub(super) type PlacedCell = (u32, u32, Cell);
+/// A row read from a piece: its 0-based number and its cells up to its
+/// last non-blank one (the blank ones before it `Empty`).
+pub(super) type PlacedRow = (u32, Vec<Cell>);
 
 /// Where a workbook's worksheets are stored, in workbook order, and the XML
 /// of those worth reading in pieces.
@@ -95,10 +96,10 @@ impl<'a> Pieces<'a> {
         })
     }
 
-    /// The non-blank cells of the `index`-th sheet (named `name`), in
-    /// reading order; `None` when it is better or necessary to read the
-    /// sheet whole. The sheet's kept XML is let go.
-    pub(super) fn cells(&mut self, index: usize, name: &str) -> Option<Vec<PlacedCell>> {
+    /// The rows of the `index`-th sheet (named `name`) that hold a
+    /// non-blank cell, in order; `None` when it is better or necessary to
+    /// read the sheet whole. The sheet's kept XML is let go.
+    pub(super) fn rows(&mut self, index: usize, name: &str) -> Option<Vec<PlacedRow>> {
         let path = self.paths.get(index)?.as_deref()?;
         let at = self.worksheets.iter().position(|(part, _)| part == path)?;
         let (_, xml) = self.worksheets.swap_remove(at);
@@ -112,12 +113,11 @@ impl<'a> Pieces<'a> {
                 &xml[cuts[cuts.len() - 1].0..],
             ];
             let archive = workbook_with(self.bytes, path, dir, &body)?;
-            let cells = read_cells(archive, name)?;
+            let rows = read_rows(archive, name)?;
             // Every cell must lie in its piece's rows.
-            cells
-                .iter()
-                .all(|(r, _, _)| *r >= first_row && *r < next_row)
-                .then_some(cells)
+            rows.iter()
+                .all(|(r, _)| *r >= first_row && *r < next_row)
+                .then_some(rows)
         });
         let mut all = Vec::new();
         for piece in read {
@@ -182,23 +182,33 @@ fn workbook_with(bytes: &[u8], path: &str, dir: &str, body: &[&[u8]]) -> Option<
     Some(out.finish().ok()?.into_inner())
 }
 
-/// A piece's non-blank cells as calamine reads them; `None` on any error.
-fn read_cells(archive: Vec<u8>, name: &str) -> Option<Vec<PlacedCell>> {
-    // A cell takes at least 15 bytes of XML (`<c><v>1</v></c>`): room for
-    // them all at once (pages are touched only as cells arrive), so the
-    // cells are never copied to a larger buffer.
-    let most = archive.len() / 15;
+/// A piece's rows as calamine reads their cells, laid out on the piece's
+/// thread; `None` on any error, or when a row comes after a later one.
+fn read_rows(archive: Vec<u8>, name: &str) -> Option<Vec<PlacedRow>> {
     let mut wb = Xlsx::new(Cursor::new(archive)).ok()?;
     let mut reader = wb.worksheet_cells_reader(name).ok()?;
-    let mut cells = Vec::with_capacity(most);
+    let mut rows: Vec<PlacedRow> = Vec::new();
     while let Some(c) = reader.next_cell().ok()? {
         let cell = super::workbook::convert_ref(c.get_value());
-        if !cell.is_blank() {
-            let (r, col) = c.get_position();
-            cells.push((r, col, cell));
+        if cell.is_blank() {
+            continue; // styled empty cells lay nothing out
         }
+        let (r, col) = c.get_position();
+        let cells = match rows.last_mut() {
+            Some((last, cells)) if *last == r => cells,
+            Some((last, _)) if *last > r => return None,
+            _ => {
+                rows.push((r, Vec::new()));
+                &mut rows.last_mut()?.1
+            }
+        };
+        let col = col as usize;
+        if cells.len() <= col {
+            cells.resize(col + 1, Cell::Empty);
+        }
+        cells[col] = cell;
     }
-    Some(cells)
+    Some(rows)
 }
 
 /// One relationship of a `.rels` part.
@@ -343,15 +353,20 @@ mod tests {
         assert_eq!(pieces.paths.len(), 3);
         assert_eq!(pieces.paths[2].as_deref(), Some("xl/worksheets/sheet3.xml"));
         // Small sheets are read whole.
-        assert!(pieces.cells(0, "小表").is_none());
-        let cut = pieces.cells(2, "R&D 大表").expect("read in pieces");
-        let whole = read_cells(bytes.clone(), "R&D 大表").unwrap();
+        assert!(pieces.rows(0, "小表").is_none());
+        let cut = pieces.rows(2, "R&D 大表").expect("read in pieces");
+        let whole = read_rows(bytes.clone(), "R&D 大表").unwrap();
         assert_eq!(cut.len(), whole.len());
         assert!(cut == whole, "the pieces differ from the whole sheet");
-        assert!(whole.len() > 50_000);
+        let cells = |rows: &[PlacedRow]| -> usize {
+            rows.iter()
+                .map(|(_, r)| r.iter().filter(|c| !c.is_blank()).count())
+                .sum()
+        };
+        assert!(cells(&whole) > 50_000);
         // A sheet asked for under another name is not read from the pieces.
         let mut again = Pieces::new(&bytes, check().worksheets).unwrap();
-        assert!(again.cells(2, "小表").is_none());
+        assert!(again.rows(2, "小表").is_none());
         // Through the workbook reader: the same sheets as calamine alone.
         let wb = super::super::workbook::read("p.xlsx", &bytes, &options, Some(check())).unwrap();
         assert_eq!(wb.sheets.len(), 3);
@@ -363,9 +378,9 @@ mod tests {
             .iter()
             .map(|r| r.iter().filter(|c| !c.is_blank()).count())
             .sum();
-        assert_eq!(n, whole.len());
-        for (r, c, cell) in &whole {
-            assert_eq!(&big.rows[*r as usize][*c as usize], cell);
+        assert_eq!(n, cells(&whole));
+        for (r, row) in &whole {
+            assert_eq!(&big.rows[*r as usize], row);
         }
     }
 
