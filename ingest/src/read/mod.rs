@@ -5,6 +5,7 @@ pub(crate) mod delimited;
 mod ole;
 mod workbook;
 mod xlsx_pieces;
+mod xlsx_scan;
 
 use crate::{Error, IngestOptions, Limits, Result};
 use chrono::NaiveDateTime;

@@ -12,7 +12,8 @@
 //! depend on the cutting.
 
 use super::Cell;
-use calamine::{Reader, Xlsx};
+use super::xlsx_scan::{Raw, RawCell};
+use calamine::{DataRef, ExcelDateTime, ExcelDateTimeType, Reader, Xlsx};
 use std::io::{Cursor, Read};
 use zip::ZipArchive;
 use zip::write::{SimpleFileOptions, ZipWriter};
@@ -106,14 +107,20 @@ impl<'a> Pieces<'a> {
         let cuts = cut(&xml, crate::parallel::threads())?;
         let pieces: Vec<_> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
         let dir = path.rfind('/').map_or("", |i| &path[..=i]);
+        let (head, tail) = (&xml[..cuts[0].0], &xml[cuts[cuts.len() - 1].0..]);
         let read = crate::parallel::map(pieces, |((from, first_row), (to, next_row))| {
-            let body = [
-                &xml[..cuts[0].0],
-                &xml[from..to],
-                &xml[cuts[cuts.len() - 1].0..],
-            ];
-            let archive = workbook_with(self.bytes, path, dir, &body)?;
-            let rows = read_rows(archive, name)?;
+            let rows = match super::xlsx_scan::scan(&xml[from..to], first_row) {
+                Some(cells) => {
+                    let probe =
+                        |rows: &[u8]| workbook_with(self.bytes, path, dir, &[head, rows, tail]);
+                    resolve(cells, probe, name)?
+                }
+                None => {
+                    let archive =
+                        workbook_with(self.bytes, path, dir, &[head, &xml[from..to], tail])?;
+                    read_rows(archive, name)?
+                }
+            };
             // Every cell must lie in its piece's rows.
             rows.iter()
                 .all(|(r, _)| *r >= first_row && *r < next_row)
@@ -187,19 +194,107 @@ fn workbook_with(bytes: &[u8], path: &str, dir: &str, body: &[&[u8]]) -> Option<
 fn read_rows(archive: Vec<u8>, name: &str) -> Option<Vec<PlacedRow>> {
     let mut wb = Xlsx::new(Cursor::new(archive)).ok()?;
     let mut reader = wb.worksheet_cells_reader(name).ok()?;
-    let mut rows: Vec<PlacedRow> = Vec::new();
+    let mut rows = Rows::default();
     while let Some(c) = reader.next_cell().ok()? {
-        let cell = super::workbook::convert_ref(c.get_value());
-        if cell.is_blank() {
-            continue; // styled empty cells lay nothing out
-        }
         let (r, col) = c.get_position();
-        let cells = match rows.last_mut() {
+        rows.put(r, col, super::workbook::convert_ref(c.get_value()))?;
+    }
+    Some(rows.0)
+}
+
+/// Cells read quickly ([`super::xlsx_scan`]) as calamine would give them:
+/// calamine reads a small worksheet made by `probe` (the workbook with the
+/// sheet's rows replaced) holding one cell per shared string and per
+/// style of a number the piece uses, and tells how it reads each.
+fn resolve(
+    cells: Vec<RawCell>,
+    probe: impl Fn(&[u8]) -> Option<Vec<u8>>,
+    name: &str,
+) -> Option<Vec<PlacedRow>> {
+    use std::collections::HashMap;
+    // What to ask: styles of numbers first, then shared strings.
+    let mut styles: HashMap<u32, usize> = HashMap::new();
+    let mut strings: HashMap<u32, usize> = HashMap::new();
+    let mut asked = String::new();
+    for (_, _, raw) in &cells {
+        let next = styles.len() + strings.len();
+        let cell = match raw {
+            Raw::Number(_, Some(s)) if !styles.contains_key(s) => {
+                styles.insert(*s, next);
+                format!(r#"s="{s}"><v>1</v>"#)
+            }
+            Raw::Shared(i) if !strings.contains_key(i) => {
+                strings.insert(*i, next);
+                format!(r#"t="s"><v>{i}</v>"#)
+            }
+            _ => continue,
+        };
+        let row = next + 1;
+        asked.push_str(&format!(r#"<row r="{row}"><c r="A{row}" {cell}</c></row>"#));
+    }
+    let mut answers: Vec<Option<DataRef<'static>>> = vec![None; styles.len() + strings.len()];
+    let mut is_1904 = false;
+    if !answers.is_empty() {
+        let mut wb = Xlsx::new(Cursor::new(probe(asked.as_bytes())?)).ok()?;
+        is_1904 = wb.has_1904_epoch();
+        let mut reader = wb.worksheet_cells_reader(name).ok()?;
+        while let Some(c) = reader.next_cell().ok()? {
+            let answer = match c.get_value() {
+                DataRef::SharedString(s) => DataRef::String(s.to_string()),
+                DataRef::Float(f) => DataRef::Float(*f),
+                DataRef::DateTime(d) => DataRef::DateTime(*d),
+                _ => return None,
+            };
+            *answers.get_mut(c.get_position().0 as usize)? = Some(answer);
+        }
+    }
+    let mut rows = Rows::default();
+    for (r, col, raw) in cells {
+        let cell = match raw {
+            Raw::Empty => Cell::Empty,
+            Raw::Text(s) if s.trim().is_empty() => Cell::Empty,
+            Raw::Text(s) => Cell::Text(s),
+            Raw::Bool(b) => Cell::Bool(b),
+            Raw::Number(n, None) => Cell::Number(n),
+            Raw::Number(n, Some(s)) => match answers.get(*styles.get(&s)?)?.as_ref()? {
+                DataRef::Float(_) => Cell::Number(n),
+                DataRef::DateTime(d) => {
+                    let kind = if d.is_datetime() {
+                        ExcelDateTimeType::DateTime
+                    } else {
+                        ExcelDateTimeType::TimeDelta
+                    };
+                    let value = DataRef::DateTime(ExcelDateTime::new(n, kind, is_1904));
+                    super::workbook::convert_ref(&value)
+                }
+                _ => return None,
+            },
+            Raw::Shared(i) => match answers.get(*strings.get(&i)?)?.as_ref()? {
+                text @ DataRef::String(_) => super::workbook::convert_ref(text),
+                _ => return None,
+            },
+        };
+        rows.put(r, col, cell)?;
+    }
+    Some(rows.0)
+}
+
+/// Rows laid out as cells arrive in reading order.
+#[derive(Default)]
+struct Rows(Vec<PlacedRow>);
+
+impl Rows {
+    /// Places a cell; `None` when its row comes after a later one.
+    fn put(&mut self, r: u32, col: u32, cell: Cell) -> Option<()> {
+        if cell.is_blank() {
+            return Some(()); // styled empty cells lay nothing out
+        }
+        let cells = match self.0.last_mut() {
             Some((last, cells)) if *last == r => cells,
             Some((last, _)) if *last > r => return None,
             _ => {
-                rows.push((r, Vec::new()));
-                &mut rows.last_mut()?.1
+                self.0.push((r, Vec::new()));
+                &mut self.0.last_mut()?.1
             }
         };
         let col = col as usize;
@@ -207,8 +302,8 @@ fn read_rows(archive: Vec<u8>, name: &str) -> Option<Vec<PlacedRow>> {
             cells.resize(col + 1, Cell::Empty);
         }
         cells[col] = cell;
+        Some(())
     }
-    Some(rows)
 }
 
 /// One relationship of a `.rels` part.
@@ -290,11 +385,18 @@ mod tests {
 
     /// A workbook of three sheets (a small one, a hidden one and a large
     /// one, in that order) whose large sheet mixes every kind of cell.
-    fn workbook() -> Vec<u8> {
+    /// A workbook of two small sheets and a large one; `quick`: the large
+    /// one holds only cell forms [`super::super::xlsx_scan`] reads (shared
+    /// strings, dates, formulas and booleans among them), otherwise also
+    /// rich and phonetic text, entities, escapes and errors.
+    fn workbook(quick: bool) -> Vec<u8> {
         let mut rows = String::new();
         rows.push_str(r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>日期</t></is></c><c r="D1" t="inlineStr"><is><t>备注</t></is></c><c r="E1" t="inlineStr"><is><t>标志</t></is></c></row>"#);
         for r in 2..=14_000u32 {
             let text = match r % 5 {
+                0 if quick => format!(r#"<c t="inlineStr"><is><t xml:space="preserve"> 文本 {r} R&amp;D&#x4E2D;&#25991;&lt;&gt;&quot;&apos; </t></is></c>"#),
+                1 if quick => format!("<c t=\"str\">\n  <f>A{r}</f><v>公式 {r}</v>\n</c>"),
+                2 if quick => r#"<c t="inlineStr"><is><t> 	</t></is></c>"#.to_string(),
                 0 => r#"<c t="inlineStr"><is><r><t>富</t></r><r><t xml:space="preserve"> 文本 </t></r><rPh><t>フ</t></rPh></is></c>"#.to_string(),
                 1 => format!(r#"<c t="str"><f>A{r}&amp;""</f><v>A&amp;B_x000D_{r}</v></c>"#),
                 2 => r#"<c t="e"><v>#DIV/0!</v></c>"#.to_string(),
@@ -342,7 +444,13 @@ mod tests {
 
     #[test]
     fn a_sheet_read_in_pieces_equals_the_sheet_read_whole() {
-        let bytes = workbook();
+        for quick in [true, false] {
+            a_sheet_is_read_in_pieces_as_whole(quick);
+        }
+    }
+
+    fn a_sheet_is_read_in_pieces_as_whole(quick: bool) {
+        let bytes = workbook(quick);
         let options = crate::IngestOptions::default();
         let check = || crate::read::container::check("p.xlsx", &bytes, &options.limits).unwrap();
         // The archive check keeps the large worksheet's XML, only that.
@@ -364,6 +472,18 @@ mod tests {
                 .sum()
         };
         assert!(cells(&whole) > 50_000);
+        // The quick reader reads every piece of the first workbook and
+        // leaves the second's to calamine.
+        let xml = &check().worksheets[0].1;
+        let bounds = super::cut(xml, 2).unwrap();
+        let rows = &xml[bounds[0].0..bounds[bounds.len() - 1].0];
+        assert_eq!(super::super::xlsx_scan::scan(rows, 0).is_some(), quick);
+        // Dates (a style's number format), shared rich text, formulas' text.
+        let has = |want: &dyn Fn(&Cell) -> bool| whole.iter().any(|(_, r)| r.iter().any(want));
+        assert!(has(&|c| matches!(c, Cell::DateTime(_))));
+        assert!(has(&|c| *c == Cell::Text("石墙镇".into())));
+        assert!(!quick || has(&|c| *c == Cell::Text("公式 11".into())));
+        assert!(!quick || has(&|c| *c == Cell::Text(" 文本 10 R&D中文<>\"' ".into())));
         // A sheet asked for under another name is not read from the pieces.
         let mut again = Pieces::new(&bytes, check().worksheets).unwrap();
         assert!(again.rows(2, "小表").is_none());
