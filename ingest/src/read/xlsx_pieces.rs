@@ -1,15 +1,18 @@
-//! Large XLSX worksheets read by calamine in pieces, side by side.
+//! Large XLSX worksheets read in pieces, side by side.
 //!
 //! calamine reads a worksheet's XML from start to end on one thread. A large
 //! worksheet's rows are cut into as many pieces as there are cores, at row
-//! boundaries (`<row r="…">`); each piece is wrapped as a small workbook of
-//! its own (the same workbook, styles and shared strings, the worksheet holding
-//! only those rows, stored uncompressed) and read by calamine on its own
-//! thread. Cells keep their positions, since every piece starts at a row that
-//! names its number. Whenever anything is unexpected — the sheet cannot be
-//! found or cut, a piece fails, a cell lands outside its piece's rows — the
-//! caller reads the sheet whole the usual way, so errors and results never
-//! depend on the cutting.
+//! boundaries (`<row r="…">`), and each piece is read on its own thread:
+//! by the quick reader of [`super::xlsx_scan`] when the piece holds only the
+//! common cell forms (calamine then reads just the shared strings and number
+//! styles the piece uses, from a small probe sheet), otherwise by calamine,
+//! the piece wrapped as a small workbook of its own (the same workbook,
+//! styles and shared strings, the worksheet holding only those rows, stored
+//! uncompressed). Cells keep their positions, since every piece starts at a
+//! row that names its number. Whenever anything is unexpected — the sheet
+//! cannot be found or cut, a piece fails, a cell lands outside its piece's
+//! rows — the caller reads the sheet whole the usual way, so errors and
+//! results never depend on the cutting.
 
 use super::Cell;
 use super::xlsx_scan::{Raw, RawCell};
@@ -293,7 +296,9 @@ impl Rows {
             Some((last, cells)) if *last == r => cells,
             Some((last, _)) if *last > r => return None,
             _ => {
-                self.0.push((r, Vec::new()));
+                // Rows are mostly as wide as the one before.
+                let width = self.0.last().map_or(0, |(_, cells)| cells.len());
+                self.0.push((r, Vec::with_capacity(width)));
                 &mut self.0.last_mut()?.1
             }
         };
