@@ -215,7 +215,8 @@ fn resolve(
     name: &str,
 ) -> Option<Vec<PlacedRow>> {
     use std::collections::HashMap;
-    // What to ask: styles of numbers first, then shared strings.
+    // What to ask: each number style and shared string once, in the order
+    // the piece first uses them (probe row k + 1 asks question k).
     let mut styles: HashMap<u32, usize> = HashMap::new();
     let mut strings: HashMap<u32, usize> = HashMap::new();
     let mut asked = String::new();
@@ -235,7 +236,8 @@ fn resolve(
         let row = next + 1;
         asked.push_str(&format!(r#"<row r="{row}"><c r="A{row}" {cell}</c></row>"#));
     }
-    let mut answers: Vec<Option<DataRef<'static>>> = vec![None; styles.len() + strings.len()];
+    let mut answers: Vec<Option<Answer>> = Vec::new();
+    answers.resize_with(styles.len() + strings.len(), || None);
     let mut is_1904 = false;
     if !answers.is_empty() {
         let mut wb = Xlsx::new(Cursor::new(probe(asked.as_bytes())?)).ok()?;
@@ -243,43 +245,51 @@ fn resolve(
         let mut reader = wb.worksheet_cells_reader(name).ok()?;
         while let Some(c) = reader.next_cell().ok()? {
             let answer = match c.get_value() {
-                DataRef::SharedString(s) => DataRef::String(s.to_string()),
-                DataRef::Float(f) => DataRef::Float(*f),
-                DataRef::DateTime(d) => DataRef::DateTime(*d),
+                text @ DataRef::SharedString(_) => Answer::Text(super::workbook::convert_ref(text)),
+                DataRef::Float(_) => Answer::Plain,
+                DataRef::DateTime(d) if d.is_datetime() => {
+                    Answer::Dated(ExcelDateTimeType::DateTime)
+                }
+                DataRef::DateTime(_) => Answer::Dated(ExcelDateTimeType::TimeDelta),
                 _ => return None,
             };
             *answers.get_mut(c.get_position().0 as usize)? = Some(answer);
         }
     }
+    let answer = |at: Option<&usize>| answers.get(*at?)?.as_ref();
     let mut rows = Rows::default();
     for (r, col, raw) in cells {
         let cell = match raw {
             Raw::Empty => Cell::Empty,
-            Raw::Text(s) if s.trim().is_empty() => Cell::Empty,
-            Raw::Text(s) => Cell::Text(s),
+            Raw::Text(s) => Cell::Text(s), // laid out only when not blank
             Raw::Bool(b) => Cell::Bool(b),
             Raw::Number(n, None) => Cell::Number(n),
-            Raw::Number(n, Some(s)) => match answers.get(*styles.get(&s)?)?.as_ref()? {
-                DataRef::Float(_) => Cell::Number(n),
-                DataRef::DateTime(d) => {
-                    let kind = if d.is_datetime() {
-                        ExcelDateTimeType::DateTime
-                    } else {
-                        ExcelDateTimeType::TimeDelta
-                    };
-                    let value = DataRef::DateTime(ExcelDateTime::new(n, kind, is_1904));
+            Raw::Number(n, Some(s)) => match answer(styles.get(&s))? {
+                Answer::Plain => Cell::Number(n),
+                Answer::Dated(kind) => {
+                    let value = DataRef::DateTime(ExcelDateTime::new(n, *kind, is_1904));
                     super::workbook::convert_ref(&value)
                 }
-                _ => return None,
+                Answer::Text(_) => return None,
             },
-            Raw::Shared(i) => match answers.get(*strings.get(&i)?)?.as_ref()? {
-                text @ DataRef::String(_) => super::workbook::convert_ref(text),
+            Raw::Shared(i) => match answer(strings.get(&i))? {
+                Answer::Text(cell) => cell.clone(),
                 _ => return None,
             },
         };
         rows.put(r, col, cell)?;
     }
     Some(rows.0)
+}
+
+/// How calamine read a probe cell: a number in a style, or a shared string.
+enum Answer {
+    /// The style shows numbers as numbers.
+    Plain,
+    /// The style shows numbers as dates or times of this kind.
+    Dated(ExcelDateTimeType),
+    /// The shared string, as a cell.
+    Text(Cell),
 }
 
 /// Rows laid out as cells arrive in reading order.
