@@ -452,35 +452,26 @@ const WINDOW: usize = 64;
 /// leaves alone is its own normalisation; a run that crosses from one value
 /// into the next can only make the answer yes, never no.
 ///
-/// Digit runs are read [`WINDOW`] bytes at a time, each step a loop of
-/// fixed length without branches (vectorised by the compiler): a digit's
-/// flag is kept while the bytes after it are digits too, 2, 4, 8 and then
-/// 11 in a row. The windows overlap by one byte less than a run, so every
-/// run lies whole in one of them.
+/// Digit runs are read [`WINDOW`] bytes at a time as a mask with one bit
+/// per byte ([`digit_mask`]), kept in a register: a bit is kept while the
+/// bits after it are set too, 2, 4, 8 and then 11 in a row. The windows
+/// overlap by one byte less than a run, so every run lies whole in one of
+/// them.
 fn may_hold_identifier_anywhere(bytes: &[u8]) -> bool {
     const STEP: usize = WINDOW - (MIN_DIGITS_IN_TEXT - 1);
-    const _: () = assert!(MIN_DIGITS_IN_TEXT == 11);
+    const _: () = assert!(MIN_DIGITS_IN_TEXT == 11 && WINDOW == 64);
     if !crate::text::ascii_or_common_cjk_bytes(bytes) {
         return true;
     }
     let mut at = 0;
     loop {
         let end = (at + WINDOW).min(bytes.len());
-        let mut window = [0u8; WINDOW];
-        window[..end - at].copy_from_slice(&bytes[at..end]);
-        // Flags past the window stay 0: a run ends with its window.
-        let mut run = [0u8; WINDOW + 8];
-        for (r, &x) in run.iter_mut().zip(&window) {
-            *r = u8::from(x.wrapping_sub(b'0') < 10);
-        }
-        // After a step of `shift`, a flag tells that the run from its byte
-        // on is twice as long (then 8 + 3 = 11).
+        // Bits past the window are 0: a run ends with its window.
+        let mut run = digit_mask(&bytes[at..end]);
         for shift in [1, 2, 4, 3] {
-            for i in 0..WINDOW {
-                run[i] &= run[i + shift];
-            }
+            run &= run >> shift;
         }
-        if run.iter().fold(0u8, |a, &r| a | r) != 0 {
+        if run != 0 {
             return true;
         }
         if end == bytes.len() {
@@ -488,6 +479,42 @@ fn may_hold_identifier_anywhere(bytes: &[u8]) -> bool {
         }
         at += STEP;
     }
+}
+
+/// Bit `i` set when byte `i` of `bytes` (at most 64) is an ASCII digit:
+/// eight bytes at a time, each byte's answer in its high bit (no carry
+/// crosses a byte), the eight high bits then gathered by one
+/// multiplication.
+fn digit_mask(bytes: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let of_word = |w: u64| {
+        let low = w & LOW7;
+        // High bit set when the low seven bits are at least `0`, and when
+        // they are past `9`; a byte of 0x80 or more is no digit.
+        let from_zero = low + 0x5050_5050_5050_5050;
+        let past_nine = low + 0x4646_4646_4646_4646;
+        let digits = from_zero & !past_nine & !w & HIGH;
+        (digits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+    };
+    let mut mask = 0u64;
+    let mut words = bytes.chunks_exact(8);
+    let mut k = 0;
+    for word in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        mask |= of_word(u64::from_le_bytes(w)) << (8 * k);
+        k += 1;
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() && k < 8 {
+        let w = rest
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        mask |= of_word(w) << (8 * k);
+    }
+    mask
 }
 
 /// The bytes of a text array's values, end to end (`None` for a view array,
@@ -1148,6 +1175,29 @@ mod tests {
             assert!(may_hold_identifier_anywhere(text.as_bytes()), "{at}");
             text.pop();
             assert!(!may_hold_identifier_anywhere(text.as_bytes()), "{at}");
+        }
+    }
+
+    #[test]
+    fn the_digit_mask_has_a_bit_for_each_ascii_digit() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..20_000 {
+            let len = crate::xorshift(&mut seed) as usize % 65;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match crate::xorshift(&mut seed) % 4 {
+                    0 => b'0' + (crate::xorshift(&mut seed) % 10) as u8,
+                    1 => crate::xorshift(&mut seed) as u8,
+                    2 => [b'/', b':', 0xB0, 0xB9, 0xBA, 0xAF]
+                        [crate::xorshift(&mut seed) as usize % 6],
+                    _ => b'a',
+                })
+                .collect();
+            let expected = bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| b.is_ascii_digit())
+                .fold(0u64, |m, (i, _)| m | 1 << i);
+            assert_eq!(digit_mask(&bytes), expected, "{bytes:?}");
         }
     }
 
