@@ -246,17 +246,6 @@ pub struct Decimal {
     pub scale: u8,
 }
 
-/// 10^0 to 10^19: every power of ten a `u64` holds.
-const POWERS_OF_TEN: [u64; 20] = {
-    let mut p = [1u64; 20];
-    let mut i = 1;
-    while i < 20 {
-        p[i] = p[i - 1] * 10;
-        i += 1;
-    }
-    p
-};
-
 impl Decimal {
     /// Rescales to a larger scale (exact).
     pub fn rescale(self, scale: u8) -> Option<i128> {
@@ -268,26 +257,17 @@ impl Decimal {
             .and_then(|f| self.mantissa.checked_mul(f))
     }
 
-    /// Number of significant integer digits.
+    /// Number of significant integer digits: a mantissa of `d` digits at
+    /// scale `s` has `d - s` before the point when `d > s`, else one (`0`),
+    /// so no division is needed.
     pub fn integer_digits(self) -> u32 {
         let magnitude = self.mantissa.unsigned_abs();
-        let int = match u64::try_from(magnitude) {
-            // Most values: 64-bit division by a power from the table (a
-            // value below 10^20 has no integer digits at a larger scale).
-            Ok(m) => u128::from(
-                POWERS_OF_TEN
-                    .get(usize::from(self.scale))
-                    .map_or(0, |p| m / p),
-            ),
-            Err(_) => 10u128
-                .checked_pow(u32::from(self.scale))
-                .map_or(0, |p| magnitude / p),
-        };
-        match u64::try_from(int) {
-            Ok(0) => 1,
-            Ok(i) => i.ilog10() + 1,
-            Err(_) => int.ilog10() + 1,
+        let digits = match u64::try_from(magnitude) {
+            Ok(m) => m.checked_ilog10(),
+            Err(_) => magnitude.checked_ilog10(),
         }
+        .map_or(1, |log| log + 1);
+        digits.saturating_sub(u32::from(self.scale)).max(1)
     }
 
     /// As f64 (for display and checks only).
