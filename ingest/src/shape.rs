@@ -542,10 +542,12 @@ pub(crate) fn plainly_data_in_record(record: &str, spans: &[std::ops::Range<usiz
     let (Some(a), Some(b), Some(c)) = (filled.next(), filled.next(), filled.next()) else {
         return false;
     };
-    let Some(bytes) = record.as_bytes().get(a.start..c.end) else {
+    // The record's bytes from the first field on: those past the third
+    // field are read only to skip a copy (see `plain_prefix`).
+    let Some(bytes) = record.as_bytes().get(a.start..) else {
         return false;
     };
-    if !plain_bytes(bytes) {
+    if c.end < a.start || !plain_prefix(bytes, c.end - a.start) {
         return false;
     }
     let text =
@@ -556,33 +558,62 @@ pub(crate) fn plainly_data_in_record(record: &str, spans: &[std::ops::Range<usiz
 
 /// Whether UTF-8 `b` is all characters [`plain_text`] accepts: ASCII other
 /// than `t` and `T`, and U+4E00–U+9FFF (lead bytes E4 from B8 on, E5–E9)
-/// other than 计 (E8 AE A1) and 数 (E6 95 B0). Read [`PLAIN_WINDOW`] bytes
-/// at a time, each byte with the two after it, without a branch per byte
-/// (the compiler reads the window a vector at a time); bytes past the end
-/// read as 0, which is plain.
+/// other than 计 (E8 AE A1) and 数 (E6 95 B0).
+#[cfg(test)]
 fn plain_bytes(b: &[u8]) -> bool {
+    plain_prefix(b, b.len())
+}
+
+/// [`plain_bytes`] of `b[..len]`, where `b` may go on past `len` (a record
+/// past its third field). Read [`PLAIN_WINDOW`] bytes at a time, each
+/// byte with the two after it ([`plain_window`]). A window is first read
+/// where it lies in `b`, bytes past `len` and all: when none of its bytes
+/// is odd, none before `len` is. Otherwise (or near the end of `b`) the
+/// bytes before `len` are copied into a window whose other bytes are 0,
+/// which is plain, and read again. Reading in place spares most records
+/// the copy, and a copy read back at every offset stalls each read on the
+/// writes before it.
+fn plain_prefix(b: &[u8], len: usize) -> bool {
+    let len = len.min(b.len());
     let mut at = 0;
     loop {
-        let end = (at + PLAIN_WINDOW + 2).min(b.len());
-        let mut window = [0u8; PLAIN_WINDOW + 2];
-        window[..end - at].copy_from_slice(&b[at..end]);
-        let mut bad = [0u8; PLAIN_WINDOW];
-        for (i, flag) in bad.iter_mut().enumerate() {
-            let (x, y, z) = (window[i], window[i + 1], window[i + 2]);
-            *flag = u8::from(x | 0x20 == b't')
-                | u8::from((x >= 0xC0) & (x.wrapping_sub(0xE4) > 5))
-                | u8::from((x == 0xE4) & (y < 0xB8))
-                | u8::from((x == 0xE8) & (y == 0xAE) & (z == 0xA1))
-                | u8::from((x == 0xE6) & (y == 0x95) & (z == 0xB0));
-        }
-        if bad.iter().fold(0, |a, &f| a | f) != 0 {
+        let in_place = b
+            .get(at..at + PLAIN_WINDOW + 2)
+            .and_then(|w| <&[u8; PLAIN_WINDOW + 2]>::try_from(w).ok());
+        let plain = match in_place {
+            Some(window) if plain_window(window) => true,
+            _ => {
+                let end = (at + PLAIN_WINDOW + 2).min(len);
+                let mut window = [0u8; PLAIN_WINDOW + 2];
+                window[..end - at].copy_from_slice(&b[at..end]);
+                plain_window(&window)
+            }
+        };
+        if !plain {
             return false;
         }
-        if at + PLAIN_WINDOW >= b.len() {
+        if at + PLAIN_WINDOW >= len {
             return true;
         }
         at += PLAIN_WINDOW;
     }
+}
+
+/// Whether no byte of the first [`PLAIN_WINDOW`] of `window` is odd, read
+/// with the two after it, without a branch per byte (the compiler reads
+/// the window a vector at a time).
+#[inline]
+fn plain_window(window: &[u8; PLAIN_WINDOW + 2]) -> bool {
+    let mut bad = [0u8; PLAIN_WINDOW];
+    for (i, flag) in bad.iter_mut().enumerate() {
+        let (x, y, z) = (window[i], window[i + 1], window[i + 2]);
+        *flag = u8::from(x | 0x20 == b't')
+            | u8::from((x >= 0xC0) & (x.wrapping_sub(0xE4) > 5))
+            | u8::from((x == 0xE4) & (y < 0xB8))
+            | u8::from((x == 0xE8) & (y == 0xAE) & (z == 0xA1))
+            | u8::from((x == 0xE6) & (y == 0x95) & (z == 0xB0));
+    }
+    bad.iter().fold(0, |a, &f| a | f) == 0
 }
 
 /// Bytes [`plain_bytes`] reads at a time.
@@ -951,6 +982,15 @@ mod tests {
                 let text = format!("{pad}{odd}大束镇");
                 assert!(!plain_bytes(text.as_bytes()), "{odd} after {k} bytes");
                 assert_eq!(plain_text(&text), None, "{odd} after {k} bytes");
+                // Only the bytes before the end given are read as
+                // characters, with the rest of the record short or long.
+                for tail in [1, 70] {
+                    let record = format!("{pad}大束镇,{odd},{}", "b".repeat(tail));
+                    let end = pad.len() + "大束镇".len();
+                    assert!(plain_prefix(record.as_bytes(), end), "{odd} after {k}");
+                    let past = end + 1 + odd.len();
+                    assert!(!plain_prefix(record.as_bytes(), past), "{odd} after {k}");
+                }
             }
         }
     }
