@@ -547,7 +547,10 @@ pub(crate) fn plainly_data_in_record(record: &str, spans: &[std::ops::Range<usiz
     let Some(bytes) = record.as_bytes().get(a.start..) else {
         return false;
     };
-    if c.end < a.start || !plain_prefix(bytes, c.end - a.start) {
+    let Some(len) = c.end.checked_sub(a.start) else {
+        return false;
+    };
+    if !plain_prefix(bytes, len) {
         return false;
     }
     let text =

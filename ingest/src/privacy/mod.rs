@@ -481,11 +481,12 @@ fn may_hold_identifier_anywhere(bytes: &[u8]) -> bool {
     }
 }
 
-/// Bit `i` set when byte `i` of `bytes` (at most 64) is an ASCII digit:
-/// eight bytes at a time, each byte's answer in its high bit (no carry
-/// crosses a byte), the eight high bits then gathered by one
+/// Bit `i` set when byte `i` of `bytes` (the first 64 are read) is an
+/// ASCII digit: eight bytes at a time, each byte's answer in its high bit
+/// (no carry crosses a byte), the eight high bits then gathered by one
 /// multiplication.
 fn digit_mask(bytes: &[u8]) -> u64 {
+    let bytes = &bytes[..bytes.len().min(64)];
     const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let of_word = |w: u64| {
@@ -507,7 +508,7 @@ fn digit_mask(bytes: &[u8]) -> u64 {
         k += 1;
     }
     let rest = words.remainder();
-    if !rest.is_empty() && k < 8 {
+    if !rest.is_empty() {
         let w = rest
             .iter()
             .rev()

@@ -399,11 +399,10 @@ mod tests {
     use crate::read::container::tests::zip_of;
 
     /// A workbook of three sheets (a small one, a hidden one and a large
-    /// one, in that order) whose large sheet mixes every kind of cell.
-    /// A workbook of two small sheets and a large one; `quick`: the large
-    /// one holds only cell forms [`super::super::xlsx_scan`] reads (shared
-    /// strings, dates, formulas and booleans among them), otherwise also
-    /// rich and phonetic text, entities, escapes and errors.
+    /// one, in that order). `quick`: the large one holds only cell forms
+    /// [`super::super::xlsx_scan`] reads (shared strings, dates, formulas
+    /// and booleans among them), otherwise also rich and phonetic text,
+    /// entities, escapes and errors.
     fn workbook(quick: bool) -> Vec<u8> {
         let mut rows = String::new();
         rows.push_str(r#"<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c><c r="C1" t="inlineStr"><is><t>日期</t></is></c><c r="D1" t="inlineStr"><is><t>备注</t></is></c><c r="E1" t="inlineStr"><is><t>标志</t></is></c></row>"#);
