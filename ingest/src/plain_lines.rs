@@ -172,28 +172,30 @@ pub(crate) fn read_plain_lines<R: Read, E>(
 
 /// Finds the first `\n` of `bytes`, pushing the offsets of the delimiters
 /// before it onto `ends`: eight bytes at a time, each compared at once.
+///
+/// Kept out of line: inlined into [`read_plain_lines`], its position and
+/// word went through the stack on every word (too few registers were left
+/// there), and each word's load waited for the store before it.
+#[inline(never)]
 fn split_line(bytes: &[u8], delimiter: u8, ends: &mut Vec<usize>) -> Option<usize> {
     let delimiters = u64::from_ne_bytes([delimiter; 8]);
     let newlines = u64::from_ne_bytes([b'\n'; 8]);
-    let mut words = bytes.chunks_exact(8);
-    let mut at = 0;
-    for word in &mut words {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
+    let (words, remainder) = bytes.as_chunks::<8>();
+    for (k, word) in words.iter().enumerate() {
         // Little-endian: the first byte is the lowest.
-        let w = u64::from_le_bytes(w);
-        let mut found = zero_bytes(w ^ delimiters);
+        let w = u64::from_le_bytes(*word);
+        let found = zero_bytes(w ^ delimiters);
         let newline = zero_bytes(w ^ newlines);
+        let at = k * 8;
         if newline != 0 {
             let nl_byte = newline.trailing_zeros() / 8;
-            found &= (1u64 << (nl_byte * 8)) - 1;
-            push_bits(found, at, ends);
+            push_bits(found & ((1u64 << (nl_byte * 8)) - 1), at, ends);
             return Some(at + nl_byte as usize);
         }
         push_bits(found, at, ends);
-        at += 8;
     }
-    for (k, &b) in words.remainder().iter().enumerate() {
+    let at = words.len() * 8;
+    for (k, &b) in remainder.iter().enumerate() {
         if b == b'\n' {
             return Some(at + k);
         }
