@@ -466,9 +466,15 @@ impl Evidence {
         }
     }
 
-    /// Parses a cell as this column reads it.
+    /// Parses a cell as this column reads it. A field's text goes straight
+    /// to [`parse_text`], which then writes its answer where the caller
+    /// keeps it rather than into a copy handed back through [`parse_cell`].
+    #[inline]
     pub(crate) fn parse<'a>(&self, cell: CellRef<'a>) -> Parsed<'a> {
-        parse_cell(cell, self.date_hint)
+        match cell {
+            CellRef::Text(raw) => parse_text(raw, self.date_hint),
+            CellRef::Cell(_) => parse_cell(cell, self.date_hint),
+        }
     }
 
     /// Adds one cell to the evidence.
