@@ -111,6 +111,7 @@ impl TextValues {
     }
 
     /// Adds a value (`None`: null).
+    #[inline]
     pub fn push(&mut self, value: Option<&str>) {
         match value {
             Some(v) if self.text_len() + v.len() <= i32::MAX as usize => {
@@ -490,8 +491,20 @@ impl Evidence {
         }
     }
 
-    /// Adds one parsed value to the evidence.
+    /// Adds one parsed value to the evidence. Text, the most common value
+    /// in a file's text columns, is counted here, inlined where the values
+    /// are read; the rest in [`Evidence::observe_value`].
+    #[inline]
     pub(crate) fn observe(&mut self, p: &Parsed) {
+        if let Parsed::Text(_) = p {
+            self.n_text += 1;
+        } else {
+            self.observe_value(p);
+        }
+    }
+
+    /// [`Evidence::observe`] of a value other than text.
+    fn observe_value(&mut self, p: &Parsed) {
         match p {
             Parsed::Null(m) => {
                 if let Some(n) = self.null_markers.get_mut(m.as_ref()) {
@@ -697,7 +710,21 @@ impl Converter {
         }
     }
 
+    /// Converts one parsed cell, the `index`-th value of the column. Text
+    /// into a text column is pushed here, inlined where the values are read;
+    /// the rest in [`Converter::push_value`].
+    #[inline]
     pub(crate) fn push_parsed(&mut self, index: usize, p: &Parsed, cell: CellRef) {
+        // Text values are kept for code and text columns only.
+        if let (Parsed::Text(s), Values::Text(out)) = (p, &mut self.values) {
+            out.push(Some(s.as_ref()));
+        } else {
+            self.push_value(index, p, cell);
+        }
+    }
+
+    /// [`Converter::push_parsed`] of any value but text into a text column.
+    fn push_value(&mut self, index: usize, p: &Parsed, cell: CellRef) {
         let d = self.decision;
         match d.kind {
             Kind::Integer => {
