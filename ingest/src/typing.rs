@@ -318,8 +318,65 @@ fn parse_cell(cell: CellRef<'_>, date_hint: bool) -> Parsed<'_> {
     }
 }
 
-/// Parses a text cell (see [`parse_cell`]).
+/// Parses a text cell (see [`parse_cell`]): most text cells are told text
+/// at once ([`plainly_text`], inlined where the cells are read), the rest
+/// read in full.
+#[inline]
 fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
+    match plainly_text(raw) {
+        Some(text) => Parsed::Text(Cow::Borrowed(text)),
+        None => parse_text_in_full(raw, date_hint),
+    }
+}
+
+/// The trimmed text of a cell that [`parse_text_in_full`] would read as
+/// text, told from a few of its bytes: it starts with neither white space
+/// nor what a number or date starts with ([`may_start_scalar`]), NFKC
+/// leaves it alone, and it is neither a null marker nor a boolean word.
+/// `None`: read it in full.
+#[inline]
+fn plainly_text(raw: &str) -> Option<&str> {
+    let first = *raw.as_bytes().first()?;
+    if !crate::text::cannot_start_space(first)
+        || may_start_scalar(raw)
+        || !crate::text::all_nfkc_stable(raw)
+    {
+        return None;
+    }
+    // Normalised, the text is itself trimmed (and not empty: it starts
+    // with a byte that is not white space).
+    let text = crate::text::trim(raw);
+    if null_marker(text).is_some() || boolean_word(text).is_some() {
+        return None;
+    }
+    Some(text)
+}
+
+/// Whether normalised, trimmed text may be a number or a date: numbers,
+/// dates and scientific notation start with a digit, a sign, a point or a
+/// currency mark (R, ¥, ￥, 人民币).
+#[inline]
+fn may_start_scalar(n: &str) -> bool {
+    match n.as_bytes().first() {
+        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF) => true,
+        Some(0xE4) => n.starts_with("人民币"),
+        _ => false,
+    }
+}
+
+/// The boolean a normalised, trimmed text means, if it is one of the words
+/// for yes and no.
+#[inline]
+fn boolean_word(n: &str) -> Option<bool> {
+    match n {
+        "是" | "true" | "TRUE" | "True" => Some(true),
+        "否" | "false" | "FALSE" | "False" => Some(false),
+        _ => None,
+    }
+}
+
+/// [`parse_text`] of any text, read in full.
+fn parse_text_in_full(raw: &str, date_hint: bool) -> Parsed<'_> {
     // Printable ASCII without white space (most numbers, dates and codes)
     // is its own normalised and compact form.
     let unspaced = crate::text::unspaced_ascii(raw);
@@ -333,15 +390,8 @@ fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
     if let Some(m) = null_marker(&n) {
         return Parsed::Null(Cow::Borrowed(m));
     }
-    // Numbers, dates and scientific notation start with a digit, a
-    // sign, a point or a currency mark (R, ¥, ￥, 人民币); the text is
-    // trimmed, so its first byte is the compact text's first.
-    let may_be_scalar = match n.as_bytes().first() {
-        Some(b'0'..=b'9' | b'-' | b'+' | b'.' | b'R' | 0xC2 | 0xEF) => true,
-        Some(0xE4) => n.starts_with("人民币"),
-        _ => false,
-    };
-    if may_be_scalar && !too_long_for_a_scalar(&n) {
+    // The text is trimmed, so its first byte is the compact text's first.
+    if may_start_scalar(&n) && !too_long_for_a_scalar(&n) {
         // Without white space, as the number and date parsers read it.
         let c = match unspaced {
             Some(_) => Cow::Borrowed(raw),
@@ -363,12 +413,11 @@ fn parse_text(raw: &str, date_hint: bool) -> Parsed<'_> {
             return Parsed::Date(d);
         }
     }
-    match &*n {
-        "是" | "true" | "TRUE" | "True" => Parsed::Bool(true),
-        "否" | "false" | "FALSE" | "False" => Parsed::Bool(false),
+    match boolean_word(&n) {
+        Some(b) => Parsed::Bool(b),
         // Text NFKC leaves alone normalises to itself trimmed: `n` is then
         // the trimmed text already.
-        _ => match n {
+        None => match n {
             Cow::Borrowed(trimmed) => Parsed::Text(Cow::Borrowed(trimmed)),
             Cow::Owned(_) => Parsed::Text(Cow::Borrowed(crate::text::trim(raw))),
         },
@@ -946,6 +995,63 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn text_told_at_once_is_read_as_in_full() {
+        let pieces = [
+            "0",
+            "7",
+            "-",
+            "+",
+            ".",
+            "R",
+            "x",
+            "N/A",
+            "n",
+            "#",
+            "是",
+            "否",
+            "true",
+            "False",
+            "ZFCG",
+            "城关镇",
+            "人民币",
+            "人",
+            "元",
+            "¥",
+            "￥",
+            "１",
+            "\u{200B}",
+            "—",
+            "无",
+            "空",
+            "　",
+            " ",
+            "\t",
+            "é",
+            "ａ",
+            "2024-05-06",
+            "12:30",
+            "e5",
+            "%",
+            "T",
+            "计",
+        ];
+        let mut seed = 0xD1B5_4A32_D192_ED03u64;
+        let mut at_once = 0;
+        for _ in 0..50_000 {
+            let text = crate::text_of_pieces(&mut seed, &pieces, 4);
+            at_once += usize::from(plainly_text(&text).is_some());
+            for hint in [false, true] {
+                assert_eq!(
+                    parse_text(&text, hint),
+                    parse_text_in_full(&text, hint),
+                    "{text:?}"
+                );
+            }
+        }
+        assert!(at_once > 5_000, "only {at_once} texts were told at once");
     }
 
     #[test]
