@@ -44,9 +44,10 @@ fn builder() -> WriterPropertiesBuilder {
 /// so a filter would cost a hash per value and skip nothing. The filters
 /// are built here ([`crate::bloom`]), not by arrow-rs.
 ///
-/// Text columns whose values are (nearly) all different (project codes)
-/// are written plain, without a dictionary: one would hold every value
-/// again and be dropped when it outgrows its page.
+/// Columns whose values are (nearly) all different (project codes,
+/// amounts) are written plain, without a dictionary: one would hold every
+/// value again, and be dropped in every row group when it outgrows its page
+/// (each value up to then hashed and interned for nothing).
 pub fn writer_plan(first: &RecordBatch) -> (WriterProperties, Vec<Option<u64>>) {
     let mut b = builder();
     let mut filters = Vec::with_capacity(first.num_columns());
@@ -55,12 +56,8 @@ pub fn writer_plan(first: &RecordBatch) -> (WriterProperties, Vec<Option<u64>>) 
             field.data_type(),
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
         );
-        if !text {
-            filters.push(None);
-            continue;
-        }
         let sample = Sample::of(column);
-        filters.push((!sample.repeats_few_values()).then(|| sample.filter_values()));
+        filters.push((text && !sample.repeats_few_values()).then(|| sample.filter_values()));
         if sample.all_different() {
             b = b.set_column_dictionary_enabled(ColumnPath::from(field.name().as_str()), false);
         }
@@ -85,15 +82,46 @@ struct Sample {
 const MIN_FILTER_VALUES: u64 = 1 << 16;
 
 impl Sample {
+    /// The first values of a text column or of a column of the numbers,
+    /// dates and times ingest writes; of other columns, none.
     fn of(column: &arrow::array::ArrayRef) -> Self {
-        let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        let mut values = 0;
-        if let Some(strings) = column.as_any().downcast_ref::<arrow::array::StringArray>() {
-            for value in strings.iter().flatten().take(CARDINALITY_SAMPLE) {
-                *counts.entry(value).or_insert(0) += 1;
-                values += 1;
+        use arrow::array::AsArray;
+        use arrow::datatypes::{
+            Date32Type, Decimal128Type, Float64Type, Int64Type, TimeUnit, TimestampMillisecondType,
+        };
+        match column.data_type() {
+            DataType::Utf8 => Self::counted(column.as_string::<i32>().iter().flatten()),
+            DataType::Int64 => Self::counted(column.as_primitive::<Int64Type>().iter().flatten()),
+            DataType::Decimal128(..) => {
+                Self::counted(column.as_primitive::<Decimal128Type>().iter().flatten())
             }
+            DataType::Float64 => Self::counted(
+                column
+                    .as_primitive::<Float64Type>()
+                    .iter()
+                    .flatten()
+                    .map(f64::to_bits),
+            ),
+            DataType::Date32 => Self::counted(column.as_primitive::<Date32Type>().iter().flatten()),
+            DataType::Timestamp(TimeUnit::Millisecond, _) => Self::counted(
+                column
+                    .as_primitive::<TimestampMillisecondType>()
+                    .iter()
+                    .flatten(),
+            ),
+            _ => Self::counted(std::iter::empty::<u8>()),
         }
+    }
+
+    /// Counts the first [`CARDINALITY_SAMPLE`] of `values`.
+    fn counted<K: std::hash::Hash + Eq>(values: impl Iterator<Item = K>) -> Self {
+        let mut counts: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
+        let mut values_seen = 0;
+        for value in values.take(CARDINALITY_SAMPLE) {
+            *counts.entry(value).or_insert(0) += 1;
+            values_seen += 1;
+        }
+        let values = values_seen;
         Sample {
             values,
             distinct: counts.len(),
@@ -642,5 +670,51 @@ mod tests {
         let meta = reader.metadata().row_group(0);
         assert!(meta.column(0).dictionary_page_offset().is_none());
         assert!(meta.column(2).dictionary_page_offset().is_some());
+    }
+
+    #[test]
+    fn columns_of_different_values_are_written_without_a_dictionary() {
+        use arrow::array::{Date32Array, Decimal128Array};
+        let n = 5000;
+        let schema = Arc::new(Schema::new(vec![
+            arrow::datatypes::Field::new("amount", DataType::Decimal128(18, 2), true),
+            arrow::datatypes::Field::new("date", DataType::Date32, true),
+            arrow::datatypes::Field::new("count", DataType::Int64, true),
+        ]));
+        let amounts = Decimal128Array::from_iter_values((0..n).map(|i| i128::from(i) * 7919))
+            .with_precision_and_scale(18, 2)
+            .unwrap();
+        let dates = Date32Array::from_iter_values((0..n).map(|i| 19_000 + i % 300));
+        let counts = Int64Array::from_iter_values((0..i64::from(n)).map(|i| i % 7));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(amounts), Arc::new(dates), Arc::new(counts)],
+        )
+        .unwrap();
+        let bytes = bytes::Bytes::from(to_parquet(std::slice::from_ref(&batch)).unwrap());
+        let reader = SerializedFileReader::new(bytes.clone()).unwrap();
+        let meta = reader.metadata().row_group(0);
+        assert!(
+            meta.column(0).dictionary_page_offset().is_none(),
+            "amounts, all different, are plain"
+        );
+        assert!(
+            meta.column(1).dictionary_page_offset().is_some(),
+            "dates repeat"
+        );
+        assert!(
+            meta.column(2).dictionary_page_offset().is_some(),
+            "counts repeat"
+        );
+        // The values read back are those written.
+        let read: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(bytes, 8192)
+                .unwrap()
+                .collect::<std::result::Result<_, _>>()
+                .unwrap();
+        assert_eq!(
+            arrow::compute::concat_batches(&batch.schema(), &read).unwrap(),
+            batch
+        );
     }
 }
