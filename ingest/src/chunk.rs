@@ -250,27 +250,27 @@ impl<'r> Rows<'r> {
     /// in order.
     #[inline]
     pub(crate) fn for_each_cell(self, column: usize, mut f: impl FnMut(usize, CellRef<'r>)) {
-        const EMPTY: &Cell = &Cell::Empty;
-        match self {
-            Rows::Cells(rows) => {
-                for (ordinal, cells) in rows {
-                    f(*ordinal, CellRef::Cell(cells.get(column).unwrap_or(EMPTY)));
-                }
-            }
-            Rows::Picked(chunk, picks) => match chunk.columns.get(column) {
-                Some(c) => {
-                    let text = chunk.text.as_str();
-                    for &(ordinal, i) in picks {
-                        f(ordinal, CellRef::Text(c.get(text, i)));
-                    }
-                }
-                None => {
-                    for &(ordinal, _) in picks {
-                        f(ordinal, CellRef::Text(""));
-                    }
-                }
-            },
+        for (ordinal, cell) in self.cells(column) {
+            f(ordinal, cell);
         }
+    }
+
+    /// Each row's ordinal and its cell in column `column`, in order: a loop
+    /// over them keeps its body where it is written (a callback per cell
+    /// was called, not inlined, and paid a call for every cell).
+    #[inline]
+    pub(crate) fn cells(self, column: usize) -> Cells<'r> {
+        Cells(match self {
+            Rows::Cells(rows) => CellsOf::Cells {
+                rows: rows.iter(),
+                column,
+            },
+            Rows::Picked(chunk, picks) => CellsOf::Picked {
+                text: chunk.text.as_str(),
+                column: chunk.columns.get(column),
+                picks: picks.iter(),
+            },
+        })
     }
 
     /// The rows as owned cells.
@@ -278,6 +278,46 @@ impl<'r> Rows<'r> {
         match self {
             Rows::Cells(rows) => rows.iter().map(|(o, c)| (*o, c.to_vec())).collect(),
             Rows::Picked(chunk, picks) => picks.iter().map(|&(o, i)| (o, chunk.row(i))).collect(),
+        }
+    }
+}
+
+/// The cells of one column of [`Rows`] ([`Rows::cells`]).
+pub(crate) struct Cells<'r>(CellsOf<'r>);
+
+enum CellsOf<'r> {
+    Cells {
+        rows: std::slice::Iter<'r, (usize, &'r [Cell])>,
+        column: usize,
+    },
+    Picked {
+        text: &'r str,
+        /// `None`: no row of the chunk reached the column.
+        column: Option<&'r Column>,
+        picks: std::slice::Iter<'r, (usize, usize)>,
+    },
+}
+
+impl<'r> Iterator for Cells<'r> {
+    type Item = (usize, CellRef<'r>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        const EMPTY: &Cell = &Cell::Empty;
+        match &mut self.0 {
+            CellsOf::Cells { rows, column } => rows.next().map(|(ordinal, cells)| {
+                (*ordinal, CellRef::Cell(cells.get(*column).unwrap_or(EMPTY)))
+            }),
+            CellsOf::Picked {
+                text,
+                column,
+                picks,
+            } => picks.next().map(|&(ordinal, i)| {
+                (
+                    ordinal,
+                    CellRef::Text(column.map_or("", |c| c.get(text, i))),
+                )
+            }),
         }
     }
 }

@@ -1476,7 +1476,7 @@ impl Classified {
                 mut planned,
             } = column;
             crate::parallel::timed(cost, || {
-                rows.for_each_cell(index, |ordinal, cell| {
+                for (ordinal, cell) in rows.cells(index) {
                     if !*has_data && !cell.is_blank() {
                         *has_data = true;
                     }
@@ -1485,7 +1485,7 @@ impl Classified {
                     if let Some(col) = planned.as_deref_mut() {
                         col.converter.push_parsed(ordinal, &parsed, cell);
                     }
-                })
+                }
             });
         };
         if rows.len() < PARALLEL_MIN_ROWS {
