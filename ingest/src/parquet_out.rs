@@ -113,15 +113,14 @@ impl Sample {
         }
     }
 
-    /// Counts the first [`CARDINALITY_SAMPLE`] of `values`.
-    fn counted<K: std::hash::Hash + Eq>(values: impl Iterator<Item = K>) -> Self {
+    /// Counts the first [`CARDINALITY_SAMPLE`] of `values_in`.
+    fn counted<K: std::hash::Hash + Eq>(values_in: impl Iterator<Item = K>) -> Self {
         let mut counts: std::collections::HashMap<K, usize> = std::collections::HashMap::new();
-        let mut values_seen = 0;
-        for value in values.take(CARDINALITY_SAMPLE) {
+        let mut values = 0;
+        for value in values_in.take(CARDINALITY_SAMPLE) {
             *counts.entry(value).or_insert(0) += 1;
-            values_seen += 1;
+            values += 1;
         }
-        let values = values_seen;
         Sample {
             values,
             distinct: counts.len(),

@@ -272,11 +272,19 @@ pub fn header_says_date(header: &str) -> bool {
     DATE_WORDS.iter().any(|w| header.contains(w))
 }
 
+/// Parses a cell as a column read with `date_hint` reads it. A field's text
+/// goes straight to [`parse_text`], inlined here, so that its answer is
+/// written where the caller keeps it rather than copied back through a call.
+#[inline]
 fn parse_cell(cell: CellRef<'_>, date_hint: bool) -> Parsed<'_> {
-    let cell = match cell {
-        CellRef::Text(raw) => return parse_text(raw, date_hint),
-        CellRef::Cell(cell) => cell,
-    };
+    match cell {
+        CellRef::Text(raw) => parse_text(raw, date_hint),
+        CellRef::Cell(cell) => parse_sheet_cell(cell, date_hint),
+    }
+}
+
+/// [`parse_cell`] of a reader's cell.
+fn parse_sheet_cell(cell: &Cell, date_hint: bool) -> Parsed<'_> {
     match cell {
         Cell::Empty => Parsed::Null(Cow::Borrowed("")),
         Cell::Int(i) => {
@@ -516,15 +524,10 @@ impl Evidence {
         }
     }
 
-    /// Parses a cell as this column reads it. A field's text goes straight
-    /// to [`parse_text`], which then writes its answer where the caller
-    /// keeps it rather than into a copy handed back through [`parse_cell`].
+    /// Parses a cell as this column reads it.
     #[inline]
     pub(crate) fn parse<'a>(&self, cell: CellRef<'a>) -> Parsed<'a> {
-        match cell {
-            CellRef::Text(raw) => parse_text(raw, self.date_hint),
-            CellRef::Cell(_) => parse_cell(cell, self.date_hint),
-        }
+        parse_cell(cell, self.date_hint)
     }
 
     /// Adds one cell to the evidence.
