@@ -21,9 +21,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = detect::is_person_name(s);
     let _ = detect::mask_name(s);
     let _ = detect::mask_mobile(s);
-    let _ = detect::generalize_address(s, true);
-    let _ = detect::generalize_address(s, false);
+    let _ = gongkai_ingest::privacy::address::generalize(s, true);
+    let _ = gongkai_ingest::privacy::address::generalize(s, false);
+    let _ = gongkai_ingest::privacy::classify::is_mangled_id(s);
     for (range, _kind) in gongkai_ingest::privacy::find_in_text(s) {
         assert!(s.get(range).is_some(), "find_in_text returned a range that is not on a char boundary");
+    }
+    if let Some(masked) = gongkai_ingest::privacy::mask_in_text(s) {
+        assert!(
+            gongkai_ingest::privacy::find_in_text(&masked).is_empty(),
+            "masking left an identifier: {masked:?}"
+        );
     }
 });

@@ -112,6 +112,10 @@ pub fn ingest_parquet<R: ChunkReader + 'static, E: From<Error>>(
                 .and_then(|p| serde_json::from_str::<Vec<String>>(p).ok())
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| vec![f.name().clone()])
+                .iter()
+                // An identifier in a field name or path is masked like a header's.
+                .map(|h| crate::privacy::clean_text(h))
+                .collect()
         })
         .collect();
     let names = unique_names(&paths);

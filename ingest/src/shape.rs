@@ -763,8 +763,11 @@ pub(crate) fn trailing_note_of(row: &[Cell], width: u32) -> Option<String> {
 }
 
 /// Trims a header and folds inner line breaks and runs of spaces to one space.
+/// A header cell as the column's path holds it: white space tidied, and an
+/// identifier written into the header masked (headers are published as
+/// the data dictionary and become column names).
 fn tidy_header(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::privacy::clean_text(&s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn trailing_blank(rows: &[Vec<Cell>], last_data: Option<usize>) -> usize {
