@@ -12,6 +12,7 @@ pub mod columns;
 pub mod error;
 pub mod examples;
 pub mod gc;
+pub mod logging;
 pub mod publishing;
 pub mod ratelimit;
 pub mod results;

@@ -254,7 +254,7 @@ fn init_tracing() {
         EnvFilter::try_from_env("GONGKAI_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(gongkai_server::logging::MaskedStderr)
         .try_init();
 }
 

@@ -50,6 +50,9 @@ where
     E: std::fmt::Display,
 {
     let actor = uploader.user;
+    // An identifier in the file name is masked before the name is stored,
+    // logged or shown anywhere (the extension, which picks the reader, stays).
+    let file_name = &gongkai_ingest::privacy::clean_text(file_name);
     let _ticket = state.uploads.admit(actor)?;
     let upload_id = uuid::Uuid::new_v4().to_string();
     let raw_key = storage::raw_key(dataset.agency.as_deref(), &upload_id, file_name);
@@ -638,7 +641,7 @@ pub async fn publish(
             ),
         ));
     };
-    leak_gate(state, dataset, number, &draft_key).await?;
+    leak_gate(state, dataset, &version, &draft_key).await?;
     let public_key = storage::public_key(dataset.id, number);
     state
         .store
@@ -728,9 +731,11 @@ pub async fn scan_object(
         .bytes()
         .await?;
     tokio::task::spawn_blocking(move || {
-        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?
-            .build()?;
-        let mut leaks = Vec::new();
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)?;
+        // Field names and metadata are published with every download.
+        let mut leaks = gongkai_ingest::privacy::scan_schema(builder.schema());
+        let reader = builder.build()?;
         let mut offset = 0;
         for batch in reader {
             let batch = batch?;
@@ -775,19 +780,32 @@ pub async fn audit_published(
     let tables = state.catalog.published_tables().await?;
     let mut findings: Vec<AuditFinding> = Vec::new();
     for t in &tables {
-        let leaks = scan_object(state, &t.key).await?;
-        if leaks.is_empty() {
+        let mut first: Vec<(String, usize, String)> = scan_object(state, &t.key)
+            .await?
+            .into_iter()
+            .map(|l| (l.column, l.row + 1, l.kind.name().to_string()))
+            .collect();
+        // The texts served beside the data (dictionary, report, metadata).
+        let dataset = state.catalog.dataset(&t.slug).await?;
+        let version = state.catalog.version(dataset.id, t.version).await?;
+        let texts = published_texts(&dataset, &version);
+        first.extend(
+            gongkai_ingest::privacy::scan_texts(
+                texts.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+            )
+            .into_iter()
+            .map(|(place, kind)| (place, 0, kind.name().to_string())),
+        );
+        if first.is_empty() {
             continue;
         }
+        let leaks = first.len();
+        first.truncate(5);
         findings.push(AuditFinding {
             dataset: t.slug.clone(),
             version: t.version,
-            leaks: leaks.len(),
-            first: leaks
-                .iter()
-                .take(5)
-                .map(|l| (l.column.clone(), l.row + 1, l.kind.name().to_string()))
-                .collect(),
+            leaks,
+            first,
             withdrawn: false,
         });
     }
@@ -814,31 +832,92 @@ pub async fn audit_published(
     Ok((tables.len(), findings))
 }
 
-/// Scans the artifact about to be released; any identifier found blocks publication.
+/// The texts published beside a version's data: the dataset's
+/// descriptive metadata, the file name, the data dictionary and every text
+/// of the ingest report, each with where it is shown.
+pub fn published_texts(dataset: &Dataset, version: &Version) -> Vec<(String, String)> {
+    let mut texts: Vec<(String, String)> = vec![
+        ("title".into(), dataset.title.clone()),
+        ("file".into(), version.original_name.clone()),
+    ];
+    let optional = [
+        ("description", &dataset.description),
+        ("title_en", &dataset.meta.title_en),
+        ("description_en", &dataset.meta.description_en),
+        ("spatial", &dataset.meta.spatial),
+        ("index_number", &dataset.meta.index_number),
+        ("change_note", &version.change_note),
+        ("correction_notice", &version.correction_notice),
+    ];
+    for (place, text) in optional {
+        if let Some(t) = text {
+            texts.push((place.into(), t.clone()));
+        }
+    }
+    for k in &dataset.meta.keywords {
+        texts.push(("keywords".into(), k.clone()));
+    }
+    for c in &version.columns {
+        let place = format!("column {}", c.name);
+        texts.push((place.clone(), c.name.clone()));
+        for h in &c.path {
+            texts.push((place.clone(), h.clone()));
+        }
+        if let Some(d) = &c.description {
+            texts.push((place.clone(), d.clone()));
+        }
+    }
+    fn walk(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::String(s) => out.push(("report".into(), s.clone())),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| {
+                out.push(("report".into(), k.clone()));
+                walk(x, out)
+            }),
+            _ => {}
+        }
+    }
+    walk(&version.report, &mut texts);
+    texts
+}
+
+/// Scans the artifact about to be released (cells, schema) and every text
+/// published beside it; any identifier found blocks publication.
 async fn leak_gate(
     state: &AppState,
     dataset: &Dataset,
-    number: i64,
+    version: &Version,
     key: &str,
 ) -> Result<(), ApiError> {
+    let number = version.number;
+    let texts = published_texts(dataset, version);
+    let in_texts =
+        gongkai_ingest::privacy::scan_texts(texts.iter().map(|(p, t)| (p.as_str(), t.as_str())));
     let leaks = scan_object(state, key).await?;
-    if leaks.is_empty() {
+    if leaks.is_empty() && in_texts.is_empty() {
         return Ok(());
     }
-    let first: Vec<serde_json::Value> = leaks
+    let mut first: Vec<serde_json::Value> = leaks
         .iter()
         .take(20)
-        .map(|l| serde_json::json!({"column": l.column, "row": l.row + 1, "kind": l.kind}))
+        .map(|l| serde_json::json!({"column": l.column, "row": l.row + 1, "kind": l.kind, "part": l.part}))
         .collect();
+    first.extend(in_texts.iter().take(20).map(
+        |(place, kind)| serde_json::json!({"part": "metadata", "where": place, "kind": kind}),
+    ));
+    let total = leaks.len() + in_texts.len();
+    let location = match (leaks.first(), in_texts.first()) {
+        (Some(l), _) => format!("column {}, row {}", l.column, l.row + 1),
+        (None, Some((place, _))) => place.clone(),
+        (None, None) => String::new(),
+    };
     Err(ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "leak_detected",
         format!(
-            "version {number} of {} still contains {} personal identifier(s) (first: column {}, row {}); redact them before publishing",
+            "version {number} of {} still contains {total} personal identifier(s) (first: {location}); redact them before publishing / 仍含个人信息，请脱敏后再发布",
             dataset.slug,
-            leaks.len(),
-            leaks[0].column,
-            leaks[0].row + 1
         ),
     )
     .with_details(serde_json::json!({"leaks": first})))

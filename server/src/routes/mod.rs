@@ -207,7 +207,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(CorsLayer::permissive())
         .layer(axum::middleware::from_fn(crate::web::security_headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(crate::logging::request_span))
         .with_state(state)
 }
 
