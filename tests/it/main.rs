@@ -15,6 +15,7 @@ mod errors;
 mod examples;
 mod feeds;
 mod hostile;
+mod leaks;
 mod limits;
 mod pages;
 mod postgres;
