@@ -24,4 +24,4 @@ pub use error::{Error, Result};
 pub use metadata::{Metadata, MetadataPatch, THEMES, Theme};
 pub use model::*;
 pub use store::{Backend, Catalog, NewVersion};
-pub use workflow::{Approval, Deadline, RedraftedVersion, Submission, check_publishable};
+pub use workflow::{Approval, Deadline, Edit, RedraftedVersion, Submission, check_publishable};

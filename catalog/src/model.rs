@@ -149,6 +149,11 @@ pub struct Dataset {
     pub category: String,
     /// Descriptive metadata: themes, keywords, licence, coverage, 索引号 …
     pub meta: crate::Metadata,
+    /// Bumped by every change of the dataset row (metadata, disclosure,
+    /// publication, withdrawal): the ETag of the dataset and the revision an
+    /// edit must have been prepared against (optimistic concurrency).
+    #[serde(default)]
+    pub revision: i64,
 }
 
 /// Dataset categories that set redaction defaults: `social_assistance`

@@ -9,6 +9,7 @@ mod browser;
 mod catalogue;
 mod ckan;
 mod columns;
+mod concurrency;
 mod crash;
 mod duckdb;
 mod errors;
