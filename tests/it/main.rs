@@ -15,6 +15,7 @@ mod duckdb;
 mod errors;
 mod examples;
 mod feeds;
+mod hidden;
 mod hostile;
 mod limits;
 mod pages;

@@ -92,17 +92,34 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
     })
 }
 
-/// Loads a dataset the caller may see: drafts only for its editors.
+/// The one answer for a dataset the caller cannot see, whether it is missing
+/// or hidden (a draft, or 不予公开): the two must be indistinguishable, so
+/// nobody can probe which hidden slugs exist.
+pub(crate) fn dataset_not_found(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("dataset {slug:?} not found / 未找到数据集"),
+    )
+}
+
+/// Loads a dataset the caller may see: drafts and 不予公开 datasets only for
+/// its agency's staff; to everyone else they do not exist (see
+/// [`dataset_not_found`]).
 pub async fn visible_dataset(
     state: &AppState,
     slug: &str,
     caller: Option<&Principal>,
 ) -> Result<Dataset, ApiError> {
-    let d = state.catalog.dataset(slug).await?;
+    let d = match state.catalog.dataset(slug).await {
+        Ok(d) => d,
+        Err(gongkai_catalog::Error::NotFound { .. }) => return Err(dataset_not_found(slug)),
+        Err(e) => return Err(e.into()),
+    };
     let privileged = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
     let hidden = d.status == DatasetStatus::Draft || d.disclosure == Disclosure::NotPublic;
     if hidden && !privileged {
-        return Err(ApiError::not_found(format!("dataset {slug:?}")));
+        return Err(dataset_not_found(slug));
     }
     Ok(d)
 }
