@@ -18,7 +18,7 @@ mod store;
 pub mod token;
 pub mod workflow;
 
-pub use accounts::{NewToken, NewUser, UserPatch, hash_password, verify_password};
+pub use accounts::{NewToken, NewUser, UserPatch, hash_password, token_expiry, verify_password};
 pub use calendar::WorkCalendar;
 pub use error::{Error, Result};
 pub use metadata::{Metadata, MetadataPatch, THEMES, Theme};

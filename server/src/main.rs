@@ -178,8 +178,8 @@ enum TokenCommand {
         /// read (see drafts, change nothing) or write (everything the role allows).
         #[arg(long, default_value = "write")]
         scope: String,
-        /// Days until it expires (0: never; default from settings, 365).
-        #[arg(long)]
+        /// Days until it expires, at least 1 (default from settings: `token_days`, 365).
+        #[arg(long, allow_negative_numbers = true)]
         expires_days: Option<i64>,
         #[command(flatten)]
         target: StoreArgs,
@@ -446,7 +446,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--scope must be read or write"))?;
             let token = gongkai_catalog::token::generate();
-            let expires_at = gongkai_server::token_expiry(expires_days, settings.token_days);
+            let expires_at = gongkai_server::token_expiry(expires_days, settings.token_days)
+                .map_err(|e| anyhow::anyhow!("--expires-days: {}", e.message))?;
             catalog
                 .create_token(
                     &gongkai_catalog::NewToken {

@@ -25,5 +25,6 @@ mod query;
 mod roundtrip;
 mod shutdown;
 mod streaming;
+mod tokens;
 mod visibility;
 mod workflow;
