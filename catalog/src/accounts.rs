@@ -576,6 +576,28 @@ impl Catalog {
         Ok(())
     }
 
+    /// A user as a principal acting in their own right (the scheduler acting
+    /// for the reviewer who scheduled a publication): their current role and
+    /// agency, the agencies below it, full scope. `None` when the account is
+    /// disabled.
+    pub async fn principal(&self, name: &str) -> Result<Option<Principal>> {
+        let user = self.user(name).await?;
+        if user.disabled_at.is_some() {
+            return Ok(None);
+        }
+        let within = match &user.agency {
+            Some(a) => subtree(&self.agencies().await?, a),
+            None => Vec::new(),
+        };
+        Ok(Some(Principal {
+            user: user.name,
+            role: user.role,
+            agency: user.agency,
+            within,
+            scope: Scope::Write,
+        }))
+    }
+
     /// Resolves a presented bearer token to its user, if valid (not revoked,
     /// not expired, account not disabled).
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
@@ -681,6 +703,14 @@ mod tests {
         };
         assert!(p.can_review(Some("budget-office")));
         assert!(!p.can_review(Some("county")));
+        assert!(p.can_publish(Some("budget-office"), true));
+        assert!(!p.can_publish(Some("county"), false));
+        let editor = Principal {
+            role: Role::Editor,
+            ..p.clone()
+        };
+        assert!(!editor.can_publish(Some("finance"), true));
+        assert!(editor.can_publish(Some("finance"), false));
         assert!(
             !p.can_edit(None),
             "platform datasets belong to platform admins"

@@ -381,6 +381,17 @@ impl Principal {
         self.can_edit(agency) && matches!(self.role, Role::Reviewer | Role::Admin)
     }
 
+    /// May publish (now or on a schedule) in the agency: reviewers, or
+    /// editors where the agency requires no review. The one rule the publish
+    /// endpoint and the scheduler (when a scheduled publication fires) apply.
+    pub fn can_publish(&self, agency: Option<&str>, review_required: bool) -> bool {
+        if review_required {
+            self.can_review(agency)
+        } else {
+            self.can_edit(agency)
+        }
+    }
+
     /// May manage agencies and users within its scope.
     pub fn can_administer(&self, agency: Option<&str>) -> bool {
         self.can_edit(agency) && self.role == Role::Admin

@@ -23,6 +23,7 @@ mod postgres;
 mod privacy;
 mod query;
 mod roundtrip;
+mod scheduler;
 mod shutdown;
 mod streaming;
 mod tokens;

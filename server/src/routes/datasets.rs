@@ -658,12 +658,7 @@ pub async fn publish(
     let req: PublishRequest = optional_body(&body)?;
     let d = visible_dataset(&state, &slug, Some(&p)).await?;
     let review_required = state.catalog.review_required(&d).await?;
-    let may = if review_required {
-        p.can_review(d.agency.as_deref())
-    } else {
-        p.can_edit(d.agency.as_deref())
-    };
-    if !may {
+    if !p.can_publish(d.agency.as_deref(), review_required) {
         return Err(forbidden(
             "publishing needs a reviewer of the dataset's agency or an admin",
         ));
