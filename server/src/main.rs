@@ -365,19 +365,27 @@ async fn gc(
     if json {
         println!("{}", serde_json::to_string_pretty(&sweep)?);
     } else {
+        let verb = if dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        };
         println!(
-            "gongkai gc: {} object(s), {} referenced, {} unreferenced {} ({} bytes), {} younger than {grace_minutes} min kept",
+            "gongkai gc: {} object(s), {} referenced, {} unreferenced {verb} ({} bytes), {} younger than {grace_minutes} min kept",
             sweep.objects,
             sweep.referenced,
             sweep.deleted.len(),
-            if dry_run {
-                "would be deleted"
-            } else {
-                "deleted"
-            },
             sweep.deleted_bytes,
             sweep.young
         );
+        if sweep.staging_checked {
+            println!(
+                "gongkai gc: {} staging file(s) of interrupted writes {verb} ({} bytes), {} younger kept",
+                sweep.staging_deleted.len(),
+                sweep.staging_bytes,
+                sweep.staging_young
+            );
+        }
     }
     state.catalog.close().await;
     Ok(())

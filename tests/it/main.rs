@@ -26,6 +26,7 @@ mod roundtrip;
 mod scheduler;
 mod shutdown;
 mod streaming;
+mod sweep;
 mod tokens;
 mod visibility;
 mod workflow;
