@@ -24,4 +24,6 @@ pub use error::{Error, Result};
 pub use metadata::{Metadata, MetadataPatch, THEMES, Theme};
 pub use model::*;
 pub use store::{Backend, Catalog, NewVersion};
-pub use workflow::{Approval, Deadline, Edit, RedraftedVersion, Submission, check_publishable};
+pub use workflow::{
+    Approval, Deadline, Edit, ExpiredRaw, RedraftedVersion, Submission, check_publishable,
+};

@@ -15,6 +15,7 @@ use crate::store::{
 use crate::{Catalog, Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
+use std::str::FromStr;
 
 /// What a submitter tells the reviewer.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -712,6 +713,28 @@ impl Catalog {
     }
 }
 
+/// A raw upload kept no longer under the `until_published` retention rule
+/// (see [`Catalog::expired_raw_uploads`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredRaw {
+    /// Dataset id.
+    #[serde(skip)]
+    pub dataset_id: i64,
+    /// Dataset slug.
+    pub dataset: String,
+    /// Version number.
+    pub version: i64,
+    /// Private key of the raw upload.
+    #[serde(skip)]
+    pub raw_key: String,
+    /// Why the version can no longer be published: `published` (its raw
+    /// upload outlived the publication), `dataset_withdrawn` (created before
+    /// its dataset was withdrawn), `rejected_superseded` (rejected, and a
+    /// newer upload exists) or `stale_draft` (a draft or rejected version
+    /// older than the configured days).
+    pub reason: &'static str,
+}
+
 /// A re-derived draft replacing the Parquet of a draft version (after the
 /// agency or reviewer changed the redaction).
 #[derive(Debug, Clone)]
@@ -874,6 +897,100 @@ impl Catalog {
         .await?;
         tx.commit().await?;
         self.version(dataset.id, number).await
+    }
+
+    /// Raw uploads whose versions can no longer be published, which the
+    /// `until_published` retention deletes: of versions already published
+    /// (whose raw upload should have gone then), of versions created before
+    /// their dataset was withdrawn and never published, of rejected versions
+    /// a newer upload superseded, and of drafts and rejected versions created
+    /// more than `draft_days` days before `now` (`draft_days` 0: none by age).
+    /// A correction uploaded after a withdrawal keeps its raw upload.
+    pub async fn expired_raw_uploads(
+        &self,
+        draft_days: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ExpiredRaw>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.slug, d.status AS dataset_status, d.withdrawn_at, v.number, v.status, \
+             v.raw_key, v.created_at, \
+             (SELECT MAX(w.number) FROM versions w WHERE w.dataset_id = v.dataset_id) AS newest \
+             FROM versions v JOIN datasets d ON d.id = v.dataset_id \
+             WHERE v.raw_key IS NOT NULL ORDER BY d.slug, v.number",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let stale_before = (draft_days > 0)
+            .then(|| now - chrono::Duration::days(i64::from(draft_days)))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut out = Vec::new();
+        for r in &rows {
+            let status = VersionStatus::from_str(&r.try_get::<String, _>("status")?)?;
+            let dataset_status =
+                DatasetStatus::from_str(&r.try_get::<String, _>("dataset_status")?)?;
+            let number: i64 = r.try_get("number")?;
+            let newest: Option<i64> = r.try_get("newest")?;
+            let created_at: String = r.try_get("created_at")?;
+            let withdrawn_at: Option<String> = r.try_get("withdrawn_at")?;
+            // Timestamps are all written by `now()`: RFC 3339, UTC, milliseconds,
+            // so they compare as text.
+            let reason = if matches!(
+                status,
+                VersionStatus::Published | VersionStatus::Superseded | VersionStatus::Withdrawn
+            ) {
+                "published"
+            } else if dataset_status == DatasetStatus::Withdrawn
+                && withdrawn_at.is_some_and(|w| created_at <= w)
+            {
+                "dataset_withdrawn"
+            } else if status == VersionStatus::Rejected && newest.is_some_and(|n| n > number) {
+                "rejected_superseded"
+            } else if matches!(status, VersionStatus::Draft | VersionStatus::Rejected)
+                && stale_before.as_ref().is_some_and(|t| created_at < *t)
+            {
+                "stale_draft"
+            } else {
+                continue;
+            };
+            out.push(ExpiredRaw {
+                dataset_id: r.try_get("id")?,
+                dataset: r.try_get("slug")?,
+                version: number,
+                raw_key: r.try_get("raw_key")?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forgets an expired raw upload (see [`Catalog::expired_raw_uploads`]),
+    /// audited as `version.raw_expired` with its reason. Returns false when
+    /// the version no longer points at that upload (nothing changed).
+    pub async fn expire_raw(&self, expired: &ExpiredRaw, actor: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE versions SET raw_key = NULL WHERE dataset_id = $1 AND number = $2 AND raw_key = $3",
+        )
+        .bind(expired.dataset_id)
+        .bind(expired.version)
+        .bind(&expired.raw_key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Ok(false);
+        }
+        audit(
+            &mut tx,
+            actor,
+            "version.raw_expired",
+            &format!("dataset:{}@v{}", expired.dataset, expired.version),
+            serde_json::json!({"reason": expired.reason,
+                               "before": {"raw_upload": true}, "after": {"raw_upload": false}}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// The publisher's secret pseudonym key (created on first use): per agency,

@@ -7,6 +7,14 @@
 //! objects older than a grace period, so uploads still being ingested (their
 //! objects exist, their version row does not yet) are never touched.
 //!
+//! With `raw_retention = "until_published"` (the default) the sweep also
+//! applies the retention rule to raw uploads: besides being deleted when
+//! their version is published, they are deleted (and forgotten by their
+//! version, audited as `version.raw_expired`) once their version can no
+//! longer be published: created before their dataset was withdrawn, rejected
+//! and superseded by a newer upload, or a draft or rejected version older
+//! than `draft_raw_days` (90). See `Catalog::expired_raw_uploads`.
+//!
 //! A write the process did not finish may also leave data the store's
 //! listing never shows. The local store (`file://`) writes each object to a
 //! staging file `NAME#N` beside it and renames it when done; a kill in the
@@ -20,8 +28,10 @@
 //! uploads (`AbortIncompleteMultipartUpload`, e.g. after one day); the
 //! report says `staging_checked: false` there.
 
+use crate::settings::RawRetention;
 use crate::{ApiError, AppState};
 use futures::StreamExt;
+use gongkai_catalog::ExpiredRaw;
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -62,19 +72,25 @@ pub struct Sweep {
     pub staging_bytes: u64,
     /// Staging files kept because they are younger than the grace period.
     pub staging_young: usize,
+    /// Raw uploads the retention rule deleted (or, in a dry run, would).
+    pub raw_expired: Vec<ExpiredRaw>,
 }
 
-/// Lists every object, compares with the catalogue and deletes orphans.
+/// Applies the raw-upload retention rule, then lists every object, compares
+/// with the catalogue and deletes orphans and stale staging files.
 pub async fn sweep(state: &AppState, grace: Duration, dry_run: bool) -> Result<Sweep, ApiError> {
+    let mut out = Sweep {
+        dry_run,
+        ..Sweep::default()
+    };
+    if state.settings.raw_retention == RawRetention::UntilPublished {
+        out.raw_expired = expire_raw_uploads(state, dry_run).await?;
+    }
     // Read the references first: an object written after this read is young
     // (inside the grace period) or referenced by a row committed after it.
     let referenced: HashSet<String> = state.catalog.referenced_keys().await?.into_iter().collect();
     let cutoff =
         chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(ApiError::internal)?;
-    let mut out = Sweep {
-        dry_run,
-        ..Sweep::default()
-    };
     let mut orphans = Vec::new();
     for prefix in PREFIXES {
         let prefix = object_store::path::Path::from(*prefix);
@@ -130,6 +146,43 @@ pub async fn sweep(state: &AppState, grace: Duration, dry_run: bool) -> Result<S
     }
     Ok(out)
 }
+
+/// Deletes the raw uploads of versions that can no longer be published:
+/// each version forgets its upload first (audited), then the object is
+/// deleted; should that fail, the object is an orphan the next sweep removes.
+async fn expire_raw_uploads(state: &AppState, dry_run: bool) -> Result<Vec<ExpiredRaw>, ApiError> {
+    let expired = state
+        .catalog
+        .expired_raw_uploads(state.settings.draft_raw_days, chrono::Utc::now())
+        .await?;
+    if dry_run {
+        return Ok(expired);
+    }
+    let mut done = Vec::new();
+    for e in expired {
+        if !state.catalog.expire_raw(&e, SWEEPER).await? {
+            continue;
+        }
+        match state
+            .store
+            .delete(&object_store::path::Path::from(e.raw_key.clone()))
+            .await
+        {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            Err(err) => {
+                tracing::warn!(dataset = %e.dataset, version = e.version, error = %err,
+                    "deleting an expired raw upload failed; the next sweep removes it");
+            }
+        }
+        tracing::info!(dataset = %e.dataset, version = e.version, reason = e.reason,
+            "raw upload expired");
+        done.push(e);
+    }
+    Ok(done)
+}
+
+/// The actor the sweeper's changes are audited under.
+const SWEEPER: &str = "sweeper";
 
 /// The directory of a `file://` store.
 fn local_root(store_url: &str) -> Option<PathBuf> {

@@ -71,7 +71,9 @@ enum Command {
         target: StoreArgs,
     },
     /// Delete stored objects no catalogue row references (left by crashes or
-    /// failed uploads); `serve` also does this every six hours.
+    /// failed uploads), staging files of interrupted writes and, with
+    /// `raw_retention = "until_published"`, raw uploads of versions that can
+    /// no longer be published; `serve` also does this every six hours.
     Gc {
         /// Only report what would be deleted.
         #[arg(long)]
@@ -378,6 +380,13 @@ async fn gc(
             sweep.deleted_bytes,
             sweep.young
         );
+        println!(
+            "gongkai gc: {} raw upload(s) of versions that can no longer be published {verb}",
+            sweep.raw_expired.len()
+        );
+        for e in &sweep.raw_expired {
+            println!("  {}@v{}: {}", e.dataset, e.version, e.reason);
+        }
         if sweep.staging_checked {
             println!(
                 "gongkai gc: {} staging file(s) of interrupted writes {verb} ({} bytes), {} younger kept",

@@ -170,3 +170,239 @@ async fn gc_removes_staging_files_of_uploads_killed_mid_body() {
         .unwrap();
     assert_eq!(v["rows"], 1, "{v}");
 }
+
+/// (dataset slug, version) → raw key, for versions that still have one.
+async fn raw_keys(catalog: &str) -> std::collections::BTreeMap<(String, i64), String> {
+    let pool = any_pool(catalog).await;
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT d.slug, v.number, v.raw_key FROM versions v JOIN datasets d ON d.id = v.dataset_id \
+         WHERE v.raw_key IS NOT NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|(s, n, k)| ((s, n), k)).collect()
+}
+
+/// A connection to the catalogue (SQLite or PostgreSQL) behind a server.
+async fn any_pool(catalog: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(catalog).await.unwrap()
+}
+
+#[tokio::test]
+async fn raw_uploads_of_versions_that_cannot_be_published_expire() {
+    let server = crate::support::Server::start().await;
+    let catalog = format!(
+        "sqlite://{}",
+        server.data_dir.path().join("catalog.db").display()
+    );
+    raw_expiry_scenario(&server, &catalog).await;
+}
+
+/// The retention rule on a server whose catalogue is at `catalog`.
+pub async fn raw_expiry_scenario(server: &crate::support::Server, catalog: &str) {
+    let dir = server.data_dir.path().to_path_buf();
+    let store = dir.join("store");
+    let catalog_args = ["--catalog", catalog];
+    let gc = |extra: &[&str]| {
+        let mut args = catalog_args.to_vec();
+        args.extend_from_slice(extra);
+        gc(&dir, &args)
+    };
+    let reviewer = server.reviewer_token().await;
+    let csv = |n: usize| format!("乡镇,金额\n城关镇,{n}\n").into_bytes();
+    let upload = |slug: &'static str, n: usize| async move {
+        let r = server.upload(slug, "list.csv", csv(n)).await;
+        assert_eq!(r.status(), StatusCode::CREATED, "upload {slug}");
+    };
+    let act = |token: String, path: String, body: Value| async move {
+        let r = server.post_as(&token, &path, body).await;
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+    };
+    let reject = |slug: &'static str, n: i64| {
+        let reviewer = reviewer.clone();
+        async move {
+            let v = format!("/api/v1/datasets/{slug}/versions/{n}");
+            act(ADMIN_TOKEN.into(), format!("{v}/submit"), json!({})).await;
+            act(
+                reviewer,
+                format!("{v}/reject"),
+                json!({"comment": "请核对金额"}),
+            )
+            .await;
+        }
+    };
+
+    // Rejected, then replaced by a newer upload: v1 can no longer be published.
+    server.create_dataset("replaced", "被替换").await;
+    upload("replaced", 1).await;
+    reject("replaced", 1).await;
+    upload("replaced", 2).await;
+    // Rejected and not replaced: the agency may still fix and resubmit it.
+    server.create_dataset("rejected", "退回").await;
+    upload("rejected", 1).await;
+    reject("rejected", 1).await;
+    // A draft pending when its dataset was withdrawn expires; a correction
+    // uploaded after the withdrawal does not.
+    server.create_dataset("withdrawn", "已撤回").await;
+    server.publish_file("withdrawn", "list.csv", csv(1)).await;
+    upload("withdrawn", 2).await;
+    act(
+        reviewer.clone(),
+        "/api/v1/datasets/withdrawn/withdraw".into(),
+        json!({"reason": "数据有误"}),
+    )
+    .await;
+    upload("withdrawn", 3).await;
+    // A draft left for longer than draft_raw_days (90) expires; a fresh one not.
+    server.create_dataset("stale", "久未处理").await;
+    upload("stale", 1).await;
+    server.create_dataset("fresh", "新草稿").await;
+    upload("fresh", 1).await;
+    let pool = any_pool(catalog).await;
+    let long_ago = (chrono::Utc::now() - chrono::Duration::days(91))
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query(
+        "UPDATE versions SET created_at = $1 WHERE dataset_id = (SELECT id FROM datasets WHERE slug = 'stale')",
+    )
+    .bind(long_ago)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // A published version whose raw upload outlived its publication (say,
+    // its deletion failed then).
+    std::fs::create_dir_all(store.join("raw/_/leftover")).unwrap();
+    std::fs::write(store.join("raw/_/leftover/list.csv"), csv(1)).unwrap();
+    sqlx::query(
+        "UPDATE versions SET raw_key = 'raw/_/leftover/list.csv' WHERE number = 1 \
+         AND dataset_id = (SELECT id FROM datasets WHERE slug = 'withdrawn')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let before = raw_keys(catalog).await;
+    let key = |slug: &str, n: i64| before[&(slug.to_string(), n)].clone();
+    let expiring = [
+        ("replaced", 1),
+        ("stale", 1),
+        ("withdrawn", 1),
+        ("withdrawn", 2),
+    ];
+    let staying = [
+        ("fresh", 1),
+        ("rejected", 1),
+        ("replaced", 2),
+        ("withdrawn", 3),
+    ];
+    assert_eq!(before.len(), expiring.len() + staying.len(), "{before:?}");
+    for (slug, n) in expiring.iter().chain(&staying) {
+        assert!(store.join(key(slug, *n)).exists(), "{slug}@v{n}");
+    }
+
+    // raw_retention = "keep" keeps everything.
+    let keep = dir.join("keep.toml");
+    std::fs::write(&keep, "raw_retention = \"keep\"\n").unwrap();
+    let report = gc(&["--grace-minutes", "0", "--config", keep.to_str().unwrap()]);
+    assert_eq!(report["raw_expired"], json!([]), "{report}");
+    assert_eq!(raw_keys(catalog).await, before);
+
+    // The default ("until_published"): a dry run names them and changes nothing …
+    let dry = gc(&["--dry-run"]);
+    let named = |r: &Value| {
+        let mut v: Vec<(String, i64, String)> = r["raw_expired"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no raw_expired in {r}"))
+            .iter()
+            .map(|e| {
+                (
+                    e["dataset"].as_str().unwrap().to_string(),
+                    e["version"].as_i64().unwrap(),
+                    e["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let expected = vec![
+        ("replaced".to_string(), 1, "rejected_superseded".to_string()),
+        ("stale".to_string(), 1, "stale_draft".to_string()),
+        ("withdrawn".to_string(), 1, "published".to_string()),
+        ("withdrawn".to_string(), 2, "dataset_withdrawn".to_string()),
+    ];
+    assert_eq!(named(&dry), expected, "{dry}");
+    assert_eq!(raw_keys(catalog).await, before);
+
+    // … the sweep deletes the objects and clears their keys, audited.
+    let report = gc(&[]);
+    assert_eq!(named(&report), expected, "{report}");
+    let after = raw_keys(catalog).await;
+    for (slug, n) in expiring {
+        assert!(!store.join(key(slug, n)).exists(), "{slug}@v{n} kept");
+        assert!(!after.contains_key(&(slug.to_string(), n)), "{slug}@v{n}");
+    }
+    for (slug, n) in staying {
+        assert!(store.join(key(slug, n)).exists(), "{slug}@v{n} deleted");
+        assert_eq!(after[&(slug.to_string(), n)], key(slug, n));
+    }
+    let audit: Value = server
+        .get_as_admin("/api/v1/audit?limit=5000")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut audited: Vec<(String, String)> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "version.raw_expired")
+        .map(|e| {
+            (
+                e["subject"].as_str().unwrap().to_string(),
+                e["details"]["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    audited.sort();
+    assert_eq!(
+        audited,
+        [
+            (
+                "dataset:replaced@v1".to_string(),
+                "rejected_superseded".to_string()
+            ),
+            ("dataset:stale@v1".to_string(), "stale_draft".to_string()),
+            ("dataset:withdrawn@v1".to_string(), "published".to_string()),
+            (
+                "dataset:withdrawn@v2".to_string(),
+                "dataset_withdrawn".to_string()
+            ),
+        ]
+    );
+    // Its draft stays; only deriving it again from the raw upload is gone.
+    let r = server
+        .client
+        .put(server.url("/api/v1/datasets/stale/versions/1/redaction"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"columns": {"xiang_zhen": {"action": "drop"}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        server
+            .get_as_admin("/api/v1/datasets/stale/versions/1/rows")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Nothing more on a second pass.
+    let again = gc(&[]);
+    assert_eq!(again["raw_expired"], json!([]), "{again}");
+}
