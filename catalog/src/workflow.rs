@@ -621,11 +621,7 @@ impl Catalog {
                 tx.rollback().await?;
                 continue;
             }
-            let fields: Vec<&str> = sets
-                .iter()
-                .map(|(c, _)| *c)
-                .filter(|c| *c != "updated_at")
-                .collect();
+            let fields = patch.sent_fields();
             audit(
                 &mut tx,
                 edit.actor,

@@ -182,6 +182,19 @@ pub async fn concurrent_patches(server: &Server) {
     );
     assert!(lost.is_empty(), "lost updates:\n{}", lost.join("\n"));
     assert_eq!(false_before, 0, "the audit log recorded a stale \"before\"");
+
+    // A withdrawal racing a metadata edit: both hold.
+    let withdraw = format!("/api/v1/datasets/{slug}/withdraw");
+    let (a, b) = tokio::join!(
+        server.post_as(&reviewer, &withdraw, json!({"reason": "数据有误"})),
+        patch_as(server, &editor, slug, json!({"title": "新标题"})),
+    );
+    ok_json(a).await;
+    ok_json(b).await;
+    let d = ok_json(get_as(server, &reviewer, &format!("/api/v1/datasets/{slug}")).await).await;
+    assert_eq!(d["status"], "withdrawn", "{d}");
+    assert_eq!(d["title"], "新标题", "{d}");
+    assert_eq!(d["disclosure"], "not_public", "{d}");
 }
 
 #[tokio::test]
