@@ -100,6 +100,41 @@ pub struct NewToken {
     pub expires_at: Option<String>,
 }
 
+/// Longest lifetime of an API token, in days (ten years).
+pub const MAX_TOKEN_DAYS: i64 = 3650;
+
+/// The expiry (RFC 3339) of a new API token: `days` from now, or
+/// `default_days` when not given (a default of 0 or less: no expiry).
+/// Lifetimes above [`MAX_TOKEN_DAYS`] are cut to it; a requested lifetime
+/// of zero or fewer days is refused, never turned into "no expiry".
+pub fn token_expiry(days: Option<i64>, default_days: i64) -> Result<Option<String>> {
+    let days = match days {
+        Some(d) if d <= 0 => {
+            return Err(Error::Invalid {
+                field: "expires_in_days",
+                reason: format!(
+                    "{d} is not a lifetime: give a positive number of days (1–{MAX_TOKEN_DAYS}) / \
+                     令牌有效期须为正整数天数（1–{MAX_TOKEN_DAYS}）"
+                ),
+            });
+        }
+        Some(d) => d,
+        None if default_days <= 0 => return Ok(None),
+        None => default_days,
+    };
+    Ok(Some(
+        (chrono::Utc::now() + chrono::Duration::days(days.min(MAX_TOKEN_DAYS)))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    ))
+}
+
+/// Whether a stored token expiry has passed. An expiry that does not read as
+/// an RFC 3339 time counts as passed: a token is never trusted longer than
+/// its record says.
+pub fn expired(expires_at: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    chrono::DateTime::parse_from_rfc3339(expires_at.trim()).map_or(true, |t| t <= now)
+}
+
 fn agency_from_row(r: &AnyRow) -> Result<Agency> {
     Ok(Agency {
         slug: r.try_get("slug")?,
@@ -541,6 +576,28 @@ impl Catalog {
         Ok(())
     }
 
+    /// A user as a principal acting in their own right (the scheduler acting
+    /// for the reviewer who scheduled a publication): their current role and
+    /// agency, the agencies below it, full scope. `None` when the account is
+    /// disabled.
+    pub async fn principal(&self, name: &str) -> Result<Option<Principal>> {
+        let user = self.user(name).await?;
+        if user.disabled_at.is_some() {
+            return Ok(None);
+        }
+        let within = match &user.agency {
+            Some(a) => subtree(&self.agencies().await?, a),
+            None => Vec::new(),
+        };
+        Ok(Some(Principal {
+            user: user.name,
+            role: user.role,
+            agency: user.agency,
+            within,
+            scope: Scope::Write,
+        }))
+    }
+
     /// Resolves a presented bearer token to its user, if valid (not revoked,
     /// not expired, account not disabled).
     pub async fn authenticate(&self, token: &str) -> Result<Option<Principal>> {
@@ -554,7 +611,7 @@ impl Catalog {
         .await?;
         let Some(row) = row else { return Ok(None) };
         if let Some(expires) = row.try_get::<Option<String>, _>("expires_at")?
-            && expires <= now()
+            && expired(&expires, chrono::Utc::now())
         {
             return Ok(None);
         }
@@ -579,6 +636,28 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_lifetimes_are_positive_and_expiry_reads_any_offset() {
+        for bad in [0, -1, -5, i64::MIN] {
+            assert!(token_expiry(Some(bad), 365).is_err(), "{bad}");
+        }
+        assert!(token_expiry(None, 0).unwrap().is_none());
+        assert!(token_expiry(None, -1).unwrap().is_none());
+        let now = chrono::Utc::now();
+        let in_a_day = token_expiry(Some(1), 365).unwrap().unwrap();
+        assert!(!expired(&in_a_day, now));
+        let capped = token_expiry(Some(i64::MAX), 365).unwrap().unwrap();
+        assert!(!expired(&capped, now + chrono::Duration::days(3649)));
+        assert!(expired(&capped, now + chrono::Duration::days(3651)));
+        let beijing = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let hour_ago = (now - chrono::Duration::hours(1)).with_timezone(&beijing);
+        assert!(expired(&hour_ago.to_rfc3339(), now));
+        let in_an_hour = (now + chrono::Duration::hours(1)).with_timezone(&beijing);
+        assert!(!expired(&in_an_hour.to_rfc3339(), now));
+        assert!(expired("someday", now));
+        assert!(expired("", now));
+    }
 
     #[test]
     fn passwords_hash_and_verify() {
@@ -624,6 +703,14 @@ mod tests {
         };
         assert!(p.can_review(Some("budget-office")));
         assert!(!p.can_review(Some("county")));
+        assert!(p.can_publish(Some("budget-office"), true));
+        assert!(!p.can_publish(Some("county"), false));
+        let editor = Principal {
+            role: Role::Editor,
+            ..p.clone()
+        };
+        assert!(!editor.can_publish(Some("finance"), true));
+        assert!(editor.can_publish(Some("finance"), false));
         assert!(
             !p.can_edit(None),
             "platform datasets belong to platform admins"

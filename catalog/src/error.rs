@@ -33,6 +33,24 @@ pub enum Error {
     /// A state change that the workflow does not allow.
     #[error("{0}")]
     State(String),
+    /// An edit was prepared against a revision that is no longer current
+    /// (HTTP `If-Match` that no longer matches).
+    #[error(
+        "{kind} {key:?} has changed since you read it (now revision {current}); read it again \
+         and reapply your change / 数据已被他人修改（当前版本号 {current}），请重新读取后再修改"
+    )]
+    Precondition {
+        /// What was edited ("dataset").
+        kind: &'static str,
+        /// Its key.
+        key: String,
+        /// The revision it has now.
+        current: i64,
+    },
+    /// The actor's role does not allow this particular change (checked
+    /// against the row as it is when the change is written).
+    #[error("{0}")]
+    Forbidden(String),
     /// The catalogue URL is not one we can connect to.
     #[error("unsupported catalogue URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),

@@ -1170,6 +1170,7 @@ mod tests {
                 index_number: Some("000014349/2024-00031".into()),
                 ..Metadata::default()
             },
+            revision: 1,
         }
     }
 

@@ -18,10 +18,12 @@ mod store;
 pub mod token;
 pub mod workflow;
 
-pub use accounts::{NewToken, NewUser, UserPatch, hash_password, verify_password};
+pub use accounts::{NewToken, NewUser, UserPatch, hash_password, token_expiry, verify_password};
 pub use calendar::WorkCalendar;
 pub use error::{Error, Result};
 pub use metadata::{Metadata, MetadataPatch, THEMES, Theme};
 pub use model::*;
 pub use store::{Backend, Catalog, NewVersion};
-pub use workflow::{Approval, Deadline, RedraftedVersion, Submission, check_publishable};
+pub use workflow::{
+    Approval, Deadline, Edit, ExpiredRaw, RedraftedVersion, Submission, check_publishable,
+};

@@ -221,6 +221,23 @@ fn text(v: Option<String>, field: &'static str, max: usize) -> Result<Option<Str
     Ok(v)
 }
 
+impl MetadataPatch {
+    /// Whether the patch carries any field at all.
+    pub fn is_set(&self) -> bool {
+        self.title_en.is_some()
+            || self.description_en.is_some()
+            || self.themes.is_some()
+            || self.keywords.is_some()
+            || self.licence.is_some()
+            || self.update_frequency.is_some()
+            || self.temporal_start.is_some()
+            || self.temporal_end.is_some()
+            || self.spatial.is_some()
+            || self.index_number.is_some()
+            || self.produced_date.is_some()
+    }
+}
+
 impl Metadata {
     /// Applies `patch` and checks the result.
     pub fn apply(&self, patch: &MetadataPatch) -> Result<Metadata> {

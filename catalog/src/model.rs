@@ -149,6 +149,11 @@ pub struct Dataset {
     pub category: String,
     /// Descriptive metadata: themes, keywords, licence, coverage, 索引号 …
     pub meta: crate::Metadata,
+    /// Bumped by every change of the dataset row (metadata, disclosure,
+    /// publication, withdrawal): the ETag of the dataset and the revision an
+    /// edit must have been prepared against (optimistic concurrency).
+    #[serde(default)]
+    pub revision: i64,
 }
 
 /// Dataset categories that set redaction defaults: `social_assistance`
@@ -221,6 +226,33 @@ pub struct DatasetPatch {
 }
 
 impl DatasetPatch {
+    /// The fields this patch carries, by their API names.
+    pub fn sent_fields(&self) -> Vec<&'static str> {
+        let m = &self.meta;
+        [
+            ("title", self.title.is_some()),
+            ("description", self.description.is_some()),
+            ("disclosure", self.disclosure.is_some()),
+            ("disclosure_reason", self.disclosure_reason.is_some()),
+            ("decision_date", self.decision_date.is_some()),
+            ("category", self.category.is_some()),
+            ("title_en", m.title_en.is_some()),
+            ("description_en", m.description_en.is_some()),
+            ("themes", m.themes.is_some()),
+            ("keywords", m.keywords.is_some()),
+            ("licence", m.licence.is_some()),
+            ("update_frequency", m.update_frequency.is_some()),
+            ("temporal_start", m.temporal_start.is_some()),
+            ("temporal_end", m.temporal_end.is_some()),
+            ("spatial", m.spatial.is_some()),
+            ("index_number", m.index_number.is_some()),
+            ("produced_date", m.produced_date.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, sent)| sent.then_some(name))
+        .collect()
+    }
+
     /// Every field a patch may carry.
     pub const FIELDS: &'static [&'static str] = &[
         "title",
@@ -376,6 +408,17 @@ impl Principal {
         self.can_edit(agency) && matches!(self.role, Role::Reviewer | Role::Admin)
     }
 
+    /// May publish (now or on a schedule) in the agency: reviewers, or
+    /// editors where the agency requires no review. The one rule the publish
+    /// endpoint and the scheduler (when a scheduled publication fires) apply.
+    pub fn can_publish(&self, agency: Option<&str>, review_required: bool) -> bool {
+        if review_required {
+            self.can_review(agency)
+        } else {
+            self.can_edit(agency)
+        }
+    }
+
     /// May manage agencies and users within its scope.
     pub fn can_administer(&self, agency: Option<&str>) -> bool {
         self.can_edit(agency) && self.role == Role::Admin
@@ -526,6 +569,32 @@ mod tests {
         assert!(validate_slug("-x").is_err());
         assert!(validate_slug("预算").is_err());
         assert!(validate_slug(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_patch_names_the_fields_it_carries() {
+        let p: DatasetPatch = serde_json::from_str(
+            r#"{"description": "", "disclosure": "public", "spatial": null, "themes": []}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            p.sent_fields(),
+            ["description", "disclosure", "themes", "spatial"]
+        );
+        // Every field a patch may carry is named when sent.
+        let all: serde_json::Map<String, serde_json::Value> = DatasetPatch::FIELDS
+            .iter()
+            .map(|f| {
+                let v = match *f {
+                    "disclosure" => serde_json::json!("public"),
+                    "themes" | "keywords" => serde_json::json!([]),
+                    _ => serde_json::json!("x"),
+                };
+                (f.to_string(), v)
+            })
+            .collect();
+        let p: DatasetPatch = serde_json::from_value(serde_json::Value::Object(all)).unwrap();
+        assert_eq!(p.sent_fields(), DatasetPatch::FIELDS);
     }
 
     #[test]

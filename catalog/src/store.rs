@@ -53,7 +53,7 @@ pub(crate) fn now() -> String {
 
 pub(crate) const DATASET_COLUMNS: &str = "d.id, d.slug, d.title, d.description, a.slug AS agency, d.status, \
      d.latest_version, d.created_at, d.updated_at, d.published_at, d.disclosure, d.disclosure_reason, \
-     d.decision_date, d.withdrawn_reason, d.withdrawn_at, d.category, d.metadata_json";
+     d.decision_date, d.withdrawn_reason, d.withdrawn_at, d.category, d.metadata_json, d.revision";
 
 pub(crate) const VERSION_COLUMNS: &str = "dataset_id, number, status, original_name, raw_key, draft_key, \
      public_key, row_count, byte_size, sha256, columns_json, report_json, change_note, created_by, \
@@ -80,6 +80,7 @@ pub(crate) fn dataset_from_row(row: &AnyRow) -> Result<Dataset> {
         category: row.try_get("category")?,
         meta: serde_json::from_str(&row.try_get::<String, _>("metadata_json")?)
             .map_err(|e| Error::Corrupt(format!("dataset metadata: {e}")))?,
+        revision: row.try_get("revision")?,
     })
 }
 
@@ -175,6 +176,18 @@ impl Catalog {
     /// Closes all connections.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Begins a transaction that will write: on SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so a read inside it cannot go stale
+    /// before the write (a deferred transaction would fail to upgrade, or
+    /// write over a change committed after its read); on PostgreSQL rows are
+    /// locked by [`dataset_in`] with `FOR UPDATE`.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Checks that the database answers.
@@ -406,26 +419,12 @@ impl Catalog {
     ) -> Result<Version> {
         let at = now();
         let review_required = self.review_required(dataset).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let version = version_in(&mut tx, dataset, number).await?;
-        // Re-read the dataset status inside the transaction (it may have been withdrawn meanwhile).
-        // Lock the dataset row (PostgreSQL; SQLite serialises writers anyway)
-        // so a withdrawal cannot slip between this check and the commit.
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        };
-        let status: String = sqlx::query(AssertSqlSafe(format!(
-            "SELECT status FROM datasets WHERE id = $1{lock}"
-        )))
-        .bind(dataset.id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("status")?;
-        let current = Dataset {
-            status: DatasetStatus::from_str(&status)?,
-            ..dataset.clone()
-        };
+        // Re-read the dataset inside the transaction (it may have been
+        // withdrawn meanwhile), locked so a withdrawal cannot slip between
+        // this check and the commit.
+        let current = dataset_in(&mut tx, self.backend, dataset.id).await?;
         crate::workflow::check_publishable(&current, &version, review_required)?;
         sqlx::query("UPDATE versions SET status = 'superseded' WHERE dataset_id = $1 AND status = 'published'")
             .bind(dataset.id)
@@ -448,17 +447,22 @@ impl Catalog {
             return Err(changed_meanwhile(dataset, number));
         }
         // Publishing a correction reinstates a withdrawn dataset.
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE datasets SET status = 'published', latest_version = $1, updated_at = $2, \
              published_at = COALESCE(published_at, $3), withdrawn_reason = NULL, withdrawn_at = NULL, \
-             withdrawn_by = NULL WHERE id = $4",
+             withdrawn_by = NULL, revision = revision + 1 WHERE id = $4 AND revision = $5",
         )
         .bind(number)
         .bind(&at)
         .bind(&at)
         .bind(dataset.id)
+        .bind(current.revision)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Err(changed_meanwhile(dataset, number));
+        }
         audit(
             &mut tx,
             actor,
@@ -466,8 +470,9 @@ impl Catalog {
             &format!("dataset:{}@v{number}", dataset.slug),
             serde_json::json!({
                 "before": {"status": version.status.as_str(), "dataset_status": current.status.as_str(),
-                           "latest_version": dataset.latest_version},
-                "after": {"status": "published", "dataset_status": "published", "latest_version": number},
+                           "latest_version": current.latest_version, "revision": current.revision},
+                "after": {"status": "published", "dataset_status": "published", "latest_version": number,
+                          "revision": current.revision + 1},
                 "correction_notice": version.correction_notice,
             }),
         )
@@ -694,6 +699,31 @@ pub(crate) async fn audit(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Reads a dataset inside the caller's transaction, locking its row until the
+/// transaction ends (PostgreSQL `FOR UPDATE`; on SQLite the transaction
+/// already holds the write lock, see [`Catalog::begin_write`]).
+pub(crate) async fn dataset_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    id: i64,
+) -> Result<Dataset> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE OF d",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "SELECT {DATASET_COLUMNS} FROM datasets d LEFT JOIN agencies a ON a.id = d.agency_id \
+         WHERE d.id = $1{lock}"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| dataset_from_row(&r))
+        .transpose()?
+        .ok_or_else(|| Error::not_found("dataset", id))
 }
 
 /// Reads a version inside the caller's transaction.

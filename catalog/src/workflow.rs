@@ -10,11 +10,12 @@ use crate::calendar::WorkCalendar;
 use crate::model::*;
 use crate::store::{
     DATASET_COLUMNS, audit, changed_meanwhile, check_category, check_date, check_disclosure, clean,
-    dataset_from_row, now, version_in,
+    dataset_from_row, dataset_in, now, version_in,
 };
 use crate::{Catalog, Error, Result};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
+use std::str::FromStr;
 
 /// What a submitter tells the reviewer.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +45,34 @@ pub struct Approval {
     /// Publish automatically at this time (RFC 3339) instead of by hand.
     #[serde(default)]
     pub publish_at: Option<String>,
+}
+
+/// Who edits a dataset's metadata, and against which revision (see
+/// [`Catalog::update_dataset`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Edit<'a> {
+    /// User name recorded in the audit log.
+    pub actor: &'a str,
+    /// Whether the actor may make a reviewer's changes (the disclosure
+    /// attribute and the category) in the dataset's agency.
+    pub reviewer: bool,
+    /// HTTP `If-Match`: the revisions the edit was prepared against; the edit
+    /// is refused ([`Error::Precondition`]) unless the current revision is one
+    /// of them. `None`: apply to whatever is current.
+    pub if_match: Option<&'a [i64]>,
+}
+
+/// Tries of a metadata edit that lost a compare-and-swap to another writer.
+const UPDATE_ATTEMPTS: usize = 5;
+
+/// The editable fields of a dataset as the audit log records them.
+fn metadata_record(d: &Dataset) -> serde_json::Value {
+    serde_json::json!({
+        "title": d.title, "description": d.description,
+        "disclosure": d.disclosure.as_str(), "disclosure_reason": d.disclosure_reason,
+        "decision_date": d.decision_date, "category": d.category, "metadata": d.meta,
+        "revision": d.revision,
+    })
 }
 
 /// The publication deadline of a dataset with a decision date.
@@ -411,23 +440,26 @@ impl Catalog {
             reason: "withdrawing needs a reason, shown to the public / 撤回须说明理由".into(),
         })?;
         let at = now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
+        let current = dataset_in(&mut tx, self.backend(), dataset.id).await?;
         let n = sqlx::query(
             "UPDATE datasets SET status = 'withdrawn', withdrawn_reason = $1, withdrawn_at = $2, \
-             withdrawn_by = $3, updated_at = $4 WHERE id = $5 AND status = 'published'",
+             withdrawn_by = $3, updated_at = $4, revision = revision + 1 \
+             WHERE id = $5 AND status = 'published' AND revision = $6",
         )
         .bind(&reason)
         .bind(&at)
         .bind(actor)
         .bind(&at)
         .bind(dataset.id)
+        .bind(current.revision)
         .execute(&mut *tx)
         .await?
         .rows_affected();
         if n == 0 {
             return Err(Error::State(format!(
                 "dataset {} is {}; only a published dataset can be withdrawn",
-                dataset.slug, dataset.status
+                dataset.slug, current.status
             )));
         }
         // What was served is never served again (a correction publishes a new
@@ -448,83 +480,167 @@ impl Catalog {
             actor,
             "dataset.withdraw",
             &format!("dataset:{}", dataset.slug),
-            serde_json::json!({"before": {"status": dataset.status.as_str()},
-                               "after": {"status": "withdrawn", "reason": reason}}),
+            serde_json::json!({"before": {"status": current.status.as_str(), "revision": current.revision},
+                               "after": {"status": "withdrawn", "reason": reason,
+                                         "revision": current.revision + 1}}),
         )
         .await?;
         tx.commit().await?;
         self.dataset(&dataset.slug).await
     }
 
-    /// Edits descriptive metadata (audited with before/after).
+    /// Edits a dataset's metadata: only the fields `patch` carries change,
+    /// applied to the row as it is inside the writing transaction (locked),
+    /// with a compare-and-swap on its revision, so concurrent edits of
+    /// different fields all take effect and none undoes another (a
+    /// disclosure change in particular). The reviewer-only changes
+    /// (disclosure attribute, category) and `edit.if_match` are checked
+    /// against that same row, and the audit event's "before" is that row.
     pub async fn update_dataset(
         &self,
         dataset: &Dataset,
         patch: &DatasetPatch,
-        actor: &str,
+        edit: &Edit<'_>,
     ) -> Result<Dataset> {
+        // Field checks that do not depend on the stored row fail before any lock.
         let title = match &patch.title {
-            Some(t) => clean(Some(t)).ok_or(Error::Invalid {
+            Some(t) => Some(clean(Some(t)).ok_or(Error::Invalid {
                 field: "title",
                 reason: "must not be empty".into(),
-            })?,
-            None => dataset.title.clone(),
+            })?),
+            None => None,
         };
-        let description = match &patch.description {
-            Some(d) => clean(Some(d)),
-            None => dataset.description.clone(),
-        };
-        let disclosure = patch.disclosure.unwrap_or(dataset.disclosure);
-        let reason = match &patch.disclosure_reason {
-            Some(r) => clean(Some(r)),
-            None if patch.disclosure.is_some() => None,
-            None => dataset.disclosure_reason.clone(),
-        };
-        check_disclosure(disclosure, reason.as_deref())?;
         let decision_date = match &patch.decision_date {
-            Some(d) => check_date(Some(d))?,
-            None => dataset.decision_date.clone(),
+            Some(d) => Some(check_date(Some(d))?),
+            None => None,
         };
         let category = match &patch.category {
-            Some(c) => check_category(Some(c))?,
-            None => dataset.category.clone(),
+            Some(c) => Some(check_category(Some(c))?),
+            None => None,
         };
-        let meta = dataset.meta.apply(&patch.meta)?;
-        let meta_json = serde_json::to_string(&meta).map_err(|e| Error::Corrupt(e.to_string()))?;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE datasets SET title = $1, description = $2, disclosure = $3, disclosure_reason = $4, \
-             decision_date = $5, updated_at = $6, category = $8, metadata_json = $9 WHERE id = $7",
-        )
-        .bind(&title)
-        .bind(&description)
-        .bind(disclosure.as_str())
-        .bind(&reason)
-        .bind(&decision_date)
-        .bind(now())
-        .bind(dataset.id)
-        .bind(&category)
-        .bind(&meta_json)
-        .execute(&mut *tx)
-        .await?;
-        audit(
-            &mut tx,
-            actor,
-            "dataset.update",
-            &format!("dataset:{}", dataset.slug),
-            serde_json::json!({
-                "before": {"title": dataset.title, "description": dataset.description,
-                           "disclosure": dataset.disclosure.as_str(), "disclosure_reason": dataset.disclosure_reason,
-                           "decision_date": dataset.decision_date, "category": dataset.category,
-                           "metadata": dataset.meta},
-                "after": {"title": title, "description": description, "disclosure": disclosure.as_str(),
-                          "disclosure_reason": reason, "decision_date": decision_date, "category": category,
-                          "metadata": meta},
-            }),
-        )
-        .await?;
-        tx.commit().await?;
-        self.dataset(&dataset.slug).await
+        for _ in 0..UPDATE_ATTEMPTS {
+            let mut tx = self.begin_write().await?;
+            let current = dataset_in(&mut tx, self.backend(), dataset.id).await?;
+            if let Some(tags) = edit.if_match
+                && !tags.contains(&current.revision)
+            {
+                return Err(Error::Precondition {
+                    kind: "dataset",
+                    key: current.slug,
+                    current: current.revision,
+                });
+            }
+            let disclosure_change = patch.disclosure.is_some_and(|x| x != current.disclosure)
+                || (patch.disclosure_reason.is_some() && current.disclosure != Disclosure::Public);
+            if disclosure_change && !edit.reviewer {
+                return Err(Error::Forbidden(
+                    "only a reviewer may change the disclosure attribute (公开属性) / 只有审核人可以修改公开属性"
+                        .into(),
+                ));
+            }
+            // The category sets redaction defaults: changing it is a reviewer's call.
+            if category.as_ref().is_some_and(|c| *c != current.category) && !edit.reviewer {
+                return Err(Error::Forbidden(
+                    "only a reviewer may change the category (it sets the redaction defaults) / \
+                     只有审核人可以修改类别（类别决定脱敏默认规则）"
+                        .into(),
+                ));
+            }
+            let disclosure = patch.disclosure.unwrap_or(current.disclosure);
+            // A new disclosure attribute without a reason drops the old reason.
+            let reason = match &patch.disclosure_reason {
+                Some(r) => clean(Some(r)),
+                None if disclosure != current.disclosure => None,
+                None => current.disclosure_reason.clone(),
+            };
+            check_disclosure(disclosure, reason.as_deref())?;
+            let meta = current.meta.apply(&patch.meta)?;
+            let meta_json =
+                serde_json::to_string(&meta).map_err(|e| Error::Corrupt(e.to_string()))?;
+            let after = Dataset {
+                title: title.clone().unwrap_or_else(|| current.title.clone()),
+                description: match &patch.description {
+                    Some(d) => clean(Some(d)),
+                    None => current.description.clone(),
+                },
+                disclosure,
+                disclosure_reason: reason,
+                decision_date: decision_date
+                    .clone()
+                    .unwrap_or_else(|| current.decision_date.clone()),
+                category: category.clone().unwrap_or_else(|| current.category.clone()),
+                meta,
+                revision: current.revision + 1,
+                ..current.clone()
+            };
+            // Only the columns of the fields sent are written.
+            let mut sets: Vec<(&'static str, Option<String>)> = Vec::new();
+            if patch.title.is_some() {
+                sets.push(("title", Some(after.title.clone())));
+            }
+            if patch.description.is_some() {
+                sets.push(("description", after.description.clone()));
+            }
+            if patch.disclosure.is_some() || patch.disclosure_reason.is_some() {
+                sets.push(("disclosure", Some(after.disclosure.as_str().to_string())));
+                sets.push(("disclosure_reason", after.disclosure_reason.clone()));
+            }
+            if patch.decision_date.is_some() {
+                sets.push(("decision_date", after.decision_date.clone()));
+            }
+            if patch.category.is_some() {
+                sets.push(("category", Some(after.category.clone())));
+            }
+            if patch.meta.is_set() {
+                sets.push(("metadata_json", Some(meta_json)));
+            }
+            if sets.is_empty() {
+                // Nothing to change: no write, no new revision.
+                return Ok(current);
+            }
+            sets.push(("updated_at", Some(now())));
+            // Constant column names only; values are bound.
+            let mut sql = String::from("UPDATE datasets SET revision = revision + 1");
+            for (i, (col, _)) in sets.iter().enumerate() {
+                sql.push_str(&format!(", {col} = ${}", i + 1));
+            }
+            let n = sets.len();
+            sql.push_str(&format!(" WHERE id = ${} AND revision = ${}", n + 1, n + 2));
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (_, v) in &sets {
+                q = q.bind(v.clone());
+            }
+            let changed = q
+                .bind(current.id)
+                .bind(current.revision)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed != 1 {
+                // Someone else's change came first: read again and reapply.
+                tx.rollback().await?;
+                continue;
+            }
+            let fields = patch.sent_fields();
+            audit(
+                &mut tx,
+                edit.actor,
+                "dataset.update",
+                &format!("dataset:{}", current.slug),
+                serde_json::json!({
+                    "fields": fields,
+                    "before": metadata_record(&current),
+                    "after": metadata_record(&after),
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            return self.dataset_by_id(current.id).await;
+        }
+        Err(Error::State(format!(
+            "dataset {} changed too often meanwhile; try again / 数据集正被频繁修改，请稍后重试",
+            dataset.slug
+        )))
     }
 
     /// Publication deadlines of datasets with a decision date, in the given
@@ -591,6 +707,28 @@ impl Catalog {
         out.sort_by_key(|d| (d.state != "overdue", d.state != "due", d.deadline.clone()));
         Ok(out)
     }
+}
+
+/// A raw upload kept no longer under the `until_published` retention rule
+/// (see [`Catalog::expired_raw_uploads`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExpiredRaw {
+    /// Dataset id.
+    #[serde(skip)]
+    pub dataset_id: i64,
+    /// Dataset slug.
+    pub dataset: String,
+    /// Version number.
+    pub version: i64,
+    /// Private key of the raw upload.
+    #[serde(skip)]
+    pub raw_key: String,
+    /// Why the version can no longer be published: `published` (its raw
+    /// upload outlived the publication), `dataset_withdrawn` (created before
+    /// its dataset was withdrawn), `rejected_superseded` (rejected, and a
+    /// newer upload exists) or `stale_draft` (a draft or rejected version
+    /// older than the configured days).
+    pub reason: &'static str,
 }
 
 /// A re-derived draft replacing the Parquet of a draft version (after the
@@ -757,6 +895,100 @@ impl Catalog {
         self.version(dataset.id, number).await
     }
 
+    /// Raw uploads whose versions can no longer be published, which the
+    /// `until_published` retention deletes: of versions already published
+    /// (whose raw upload should have gone then), of versions created before
+    /// their dataset was withdrawn and never published, of rejected versions
+    /// a newer upload superseded, and of drafts and rejected versions created
+    /// more than `draft_days` days before `now` (`draft_days` 0: none by age).
+    /// A correction uploaded after a withdrawal keeps its raw upload.
+    pub async fn expired_raw_uploads(
+        &self,
+        draft_days: u32,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<ExpiredRaw>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.slug, d.status AS dataset_status, d.withdrawn_at, v.number, v.status, \
+             v.raw_key, v.created_at, \
+             (SELECT MAX(w.number) FROM versions w WHERE w.dataset_id = v.dataset_id) AS newest \
+             FROM versions v JOIN datasets d ON d.id = v.dataset_id \
+             WHERE v.raw_key IS NOT NULL ORDER BY d.slug, v.number",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let stale_before = (draft_days > 0)
+            .then(|| now - chrono::Duration::days(i64::from(draft_days)))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut out = Vec::new();
+        for r in &rows {
+            let status = VersionStatus::from_str(&r.try_get::<String, _>("status")?)?;
+            let dataset_status =
+                DatasetStatus::from_str(&r.try_get::<String, _>("dataset_status")?)?;
+            let number: i64 = r.try_get("number")?;
+            let newest: Option<i64> = r.try_get("newest")?;
+            let created_at: String = r.try_get("created_at")?;
+            let withdrawn_at: Option<String> = r.try_get("withdrawn_at")?;
+            // Timestamps are all written by `now()`: RFC 3339, UTC, milliseconds,
+            // so they compare as text.
+            let reason = if matches!(
+                status,
+                VersionStatus::Published | VersionStatus::Superseded | VersionStatus::Withdrawn
+            ) {
+                "published"
+            } else if dataset_status == DatasetStatus::Withdrawn
+                && withdrawn_at.is_some_and(|w| created_at <= w)
+            {
+                "dataset_withdrawn"
+            } else if status == VersionStatus::Rejected && newest.is_some_and(|n| n > number) {
+                "rejected_superseded"
+            } else if matches!(status, VersionStatus::Draft | VersionStatus::Rejected)
+                && stale_before.as_ref().is_some_and(|t| created_at < *t)
+            {
+                "stale_draft"
+            } else {
+                continue;
+            };
+            out.push(ExpiredRaw {
+                dataset_id: r.try_get("id")?,
+                dataset: r.try_get("slug")?,
+                version: number,
+                raw_key: r.try_get("raw_key")?,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Forgets an expired raw upload (see [`Catalog::expired_raw_uploads`]),
+    /// audited as `version.raw_expired` with its reason. Returns false when
+    /// the version no longer points at that upload (nothing changed).
+    pub async fn expire_raw(&self, expired: &ExpiredRaw, actor: &str) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE versions SET raw_key = NULL WHERE dataset_id = $1 AND number = $2 AND raw_key = $3",
+        )
+        .bind(expired.dataset_id)
+        .bind(expired.version)
+        .bind(&expired.raw_key)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed != 1 {
+            return Ok(false);
+        }
+        audit(
+            &mut tx,
+            actor,
+            "version.raw_expired",
+            &format!("dataset:{}@v{}", expired.dataset, expired.version),
+            serde_json::json!({"reason": expired.reason,
+                               "before": {"raw_upload": true}, "after": {"raw_upload": false}}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// The publisher's secret pseudonym key (created on first use): per agency,
     /// or one platform key for datasets without an agency. Never exported.
     pub async fn pseudonym_key(&self, agency: Option<&str>) -> Result<Vec<u8>> {
@@ -851,6 +1083,7 @@ mod tests {
             withdrawn_at: None,
             category: "other".into(),
             meta: crate::Metadata::default(),
+            revision: 1,
         }
     }
 

@@ -75,12 +75,9 @@ pub fn presented_token(headers: &axum::http::HeaderMap) -> Option<String> {
         .then(|| token.trim().to_string())
 }
 
-/// Expiry for a new API token: `days` from now (0 = never; at most ten years),
-/// or `default_days` when not given.
-pub fn token_expiry(days: Option<i64>, default_days: i64) -> Option<String> {
-    let days = days.unwrap_or(default_days);
-    (days > 0).then(|| {
-        (chrono::Utc::now() + chrono::Duration::days(days.min(3650)))
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-    })
+/// Expiry for a new API token: `days` from now (at most ten years), or
+/// `default_days` when not given (0: never). Zero or negative `days` are
+/// refused (422 `invalid_input`), never read as "no expiry".
+pub fn token_expiry(days: Option<i64>, default_days: i64) -> Result<Option<String>, ApiError> {
+    Ok(gongkai_catalog::token_expiry(days, default_days)?)
 }

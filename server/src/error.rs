@@ -106,6 +106,13 @@ impl From<gongkai_catalog::Error> for ApiError {
                 e.to_string(),
             ),
             E::State(_) => ApiError::new(StatusCode::CONFLICT, "invalid_state", e.to_string()),
+            E::Precondition { current, .. } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                e.to_string(),
+            )
+            .with_details(json!({"revision": current})),
+            E::Forbidden(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
             _ => ApiError::internal(e),
         }
     }

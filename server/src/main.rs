@@ -71,7 +71,9 @@ enum Command {
         target: StoreArgs,
     },
     /// Delete stored objects no catalogue row references (left by crashes or
-    /// failed uploads); `serve` also does this every six hours.
+    /// failed uploads), staging files of interrupted writes and, with
+    /// `raw_retention = "until_published"`, raw uploads of versions that can
+    /// no longer be published; `serve` also does this every six hours.
     Gc {
         /// Only report what would be deleted.
         #[arg(long)]
@@ -178,8 +180,8 @@ enum TokenCommand {
         /// read (see drafts, change nothing) or write (everything the role allows).
         #[arg(long, default_value = "write")]
         scope: String,
-        /// Days until it expires (0: never; default from settings, 365).
-        #[arg(long)]
+        /// Days until it expires, at least 1 (default from settings: `token_days`, 365).
+        #[arg(long, allow_negative_numbers = true)]
         expires_days: Option<i64>,
         #[command(flatten)]
         target: StoreArgs,
@@ -365,19 +367,34 @@ async fn gc(
     if json {
         println!("{}", serde_json::to_string_pretty(&sweep)?);
     } else {
+        let verb = if dry_run {
+            "would be deleted"
+        } else {
+            "deleted"
+        };
         println!(
-            "gongkai gc: {} object(s), {} referenced, {} unreferenced {} ({} bytes), {} younger than {grace_minutes} min kept",
+            "gongkai gc: {} object(s), {} referenced, {} unreferenced {verb} ({} bytes), {} younger than {grace_minutes} min kept",
             sweep.objects,
             sweep.referenced,
             sweep.deleted.len(),
-            if dry_run {
-                "would be deleted"
-            } else {
-                "deleted"
-            },
             sweep.deleted_bytes,
             sweep.young
         );
+        println!(
+            "gongkai gc: {} raw upload(s) of versions that can no longer be published {verb}",
+            sweep.raw_expired.len()
+        );
+        for e in &sweep.raw_expired {
+            println!("  {}@v{}: {}", e.dataset, e.version, e.reason);
+        }
+        if sweep.staging_checked {
+            println!(
+                "gongkai gc: {} staging file(s) of interrupted writes {verb} ({} bytes), {} younger kept",
+                sweep.staging_deleted.len(),
+                sweep.staging_bytes,
+                sweep.staging_young
+            );
+        }
     }
     state.catalog.close().await;
     Ok(())
@@ -446,7 +463,8 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 .parse()
                 .map_err(|_| anyhow::anyhow!("--scope must be read or write"))?;
             let token = gongkai_catalog::token::generate();
-            let expires_at = gongkai_server::token_expiry(expires_days, settings.token_days);
+            let expires_at = gongkai_server::token_expiry(expires_days, settings.token_days)
+                .map_err(|e| anyhow::anyhow!("--expires-days: {}", e.message))?;
             catalog
                 .create_token(
                     &gongkai_catalog::NewToken {

@@ -671,6 +671,14 @@ pub async fn publish(
 
 /// Publishes approved versions whose scheduled time has come, every
 /// `scheduler_interval_secs`, on behalf of the reviewer who scheduled them.
+///
+/// When a publication fires, that reviewer is checked again, as they are
+/// now (role, agency, account), with the rule of the publish endpoint
+/// ([`gongkai_catalog::Principal::can_publish`] in the dataset's agency,
+/// agencies below one's own included): a reviewer who was moved to another
+/// agency, demoted or disabled meanwhile no longer publishes. A publication
+/// that fails is unscheduled (audited, by `scheduler`) and logged, so the
+/// agency sees it and acts instead of it being retried forever.
 pub async fn run_scheduler(state: AppState) {
     let every = std::time::Duration::from_secs(state.settings.scheduler_interval_secs.max(1));
     let mut tick = tokio::time::interval(every);
@@ -687,13 +695,23 @@ pub async fn run_scheduler(state: AppState) {
         for (slug, number, reviewer) in due {
             let result = async {
                 let dataset = state.catalog.dataset(&slug).await?;
-                // The reviewer who scheduled it must still be able to publish.
-                let user = state.catalog.user(&reviewer).await?;
-                if user.disabled_at.is_some() || user.role == gongkai_catalog::Role::Editor {
+                // The reviewer who scheduled it must still be able to publish,
+                // by the publish endpoint's rule, with their current role and agency.
+                let review_required = state.catalog.review_required(&dataset).await?;
+                let allowed = state
+                    .catalog
+                    .principal(&reviewer)
+                    .await?
+                    .is_some_and(|p| p.can_publish(dataset.agency.as_deref(), review_required));
+                if !allowed {
                     return Err(ApiError::new(
                         StatusCode::CONFLICT,
                         "invalid_state",
-                        format!("{reviewer} can no longer publish; the schedule is cancelled"),
+                        format!(
+                            "{reviewer} may no longer publish in {}; the schedule is cancelled / \
+                             定时发布的审核人已无发布权限，定时发布已取消",
+                            dataset.agency.as_deref().unwrap_or("the platform")
+                        ),
                     ));
                 }
                 publish(&state, &dataset, number, &reviewer).await

@@ -145,7 +145,9 @@ impl Default for UploadSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RawRetention {
-    /// Deleted when the version is published (default: least personal data kept).
+    /// Deleted when the version is published (default: least personal data
+    /// kept), and by the sweeper once the version can no longer be published
+    /// (see `crate::gc`).
     UntilPublished,
     /// Kept in the private prefix.
     Keep,
@@ -173,6 +175,10 @@ pub struct Settings {
     pub load_examples: bool,
     /// Raw upload retention.
     pub raw_retention: RawRetention,
+    /// With `raw_retention = "until_published"`: days after which the raw
+    /// upload of a version still in preparation (draft or rejected) is
+    /// deleted by the sweeper (0: never by age).
+    pub draft_raw_days: u32,
     /// Public base URL used in links (default: derived from the request).
     pub public_url: Option<String>,
     /// Query limits.
@@ -207,6 +213,7 @@ impl Default for Settings {
             uploads: UploadSettings::default(),
             load_examples: true,
             raw_retention: RawRetention::UntilPublished,
+            draft_raw_days: 90,
             public_url: None,
             query: QuerySettings::default(),
             rate_limit: RateLimitSettings::default(),

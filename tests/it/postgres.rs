@@ -155,3 +155,43 @@ async fn feeds_and_ckan_with_a_postgres_catalogue() {
         db.drop_now().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_edits_with_a_postgres_catalogue() {
+    let Ok(admin_url) = std::env::var("GONGKAI_TEST_POSTGRES_URL") else {
+        assert!(!required(), "CI must set GONGKAI_TEST_POSTGRES_URL");
+        eprintln!("skipped: GONGKAI_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db = TempDatabase::create(&admin_url).await;
+    {
+        let server = Server::start_with(Options {
+            catalog: Some(db.url.clone()),
+            config: Some("[rate_limit]\nenabled = false\n".into()),
+            ..Options::default()
+        })
+        .await;
+        crate::concurrency::concurrent_patches(&server).await;
+        crate::concurrency::if_match_scenario(&server).await;
+    }
+    db.drop_now().await;
+}
+
+#[tokio::test]
+async fn raw_retention_with_a_postgres_catalogue() {
+    let Ok(admin_url) = std::env::var("GONGKAI_TEST_POSTGRES_URL") else {
+        assert!(!required(), "CI must set GONGKAI_TEST_POSTGRES_URL");
+        eprintln!("skipped: GONGKAI_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let db = TempDatabase::create(&admin_url).await;
+    {
+        let server = Server::start_with(Options {
+            catalog: Some(db.url.clone()),
+            ..Options::default()
+        })
+        .await;
+        crate::sweep::raw_expiry_scenario(&server, &db.url).await;
+    }
+    db.drop_now().await;
+}

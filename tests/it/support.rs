@@ -359,3 +359,110 @@ pub async fn error_code(r: Response, status: StatusCode) -> (String, String) {
 pub fn required() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
+
+/// A server on a data directory the caller keeps, so it can be killed
+/// (SIGKILL) and started again on the same data.
+pub struct Restartable {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Restartable {
+    /// Starts `gongkai serve` on `dir` (examples off, rate limits off, plus
+    /// `config`, TOML, and `args`).
+    pub fn start(dir: &std::path::Path, config: &str, args: &[&str]) -> Restartable {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, format!("[rate_limit]\nenabled = false\n{config}"))
+            .expect("writing config.toml");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(binary())
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(dir)
+            .args(["--listen", "127.0.0.1:0", "--no-examples"])
+            .arg("--config")
+            .arg(&path)
+            .args(args)
+            .env("GONGKAI_ADMIN_TOKEN", ADMIN_TOKEN)
+            .env_remove("GONGKAI_CATALOG")
+            .env_remove("GONGKAI_STORE")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("starting gongkai serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("gongkai: listening on ") {
+                    let _ = tx.send(addr.trim().to_string());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server did not start");
+        Restartable { child, base }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Restartable {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs `gongkai gc --json` (with `args`) on a data directory; its JSON report.
+pub fn gc(dir: &std::path::Path, args: &[&str]) -> Value {
+    let out = Command::new(binary())
+        .arg("gc")
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--json")
+        .args(args)
+        .env_remove("GONGKAI_CATALOG")
+        .env_remove("GONGKAI_STORE")
+        .output()
+        .expect("running gongkai gc");
+    assert!(
+        out.status.success(),
+        "gc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("gc JSON")
+}
+
+/// Every file under `dir` (recursively), as paths relative to `root`.
+pub fn files_under(root: &std::path::Path, dir: &str) -> Vec<String> {
+    fn walk(p: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        if let Ok(entries) = std::fs::read_dir(p) {
+            for e in entries.flatten() {
+                let path = e.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&root.join(dir), &mut found);
+    let mut out: Vec<String> = found
+        .iter()
+        .filter_map(|p| p.strip_prefix(root).ok())
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}

@@ -377,7 +377,7 @@ pub async fn add_token(
         return Err(forbidden("a read-only token cannot create tokens"));
     }
     let token = gongkai_catalog::token::generate();
-    let expires_at = token_expiry(b.expires_in_days, state.settings.token_days);
+    let expires_at = token_expiry(b.expires_in_days, state.settings.token_days)?;
     let id = state
         .catalog
         .create_token(

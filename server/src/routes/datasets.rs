@@ -92,17 +92,34 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
     })
 }
 
-/// Loads a dataset the caller may see: drafts only for its editors.
+/// The one answer for a dataset the caller cannot see, whether it is missing
+/// or hidden (a draft, or 不予公开): the two must be indistinguishable, so
+/// nobody can probe which hidden slugs exist.
+pub(crate) fn dataset_not_found(slug: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("dataset {slug:?} not found / 未找到数据集"),
+    )
+}
+
+/// Loads a dataset the caller may see: drafts and 不予公开 datasets only for
+/// its agency's staff; to everyone else they do not exist (see
+/// [`dataset_not_found`]).
 pub async fn visible_dataset(
     state: &AppState,
     slug: &str,
     caller: Option<&Principal>,
 ) -> Result<Dataset, ApiError> {
-    let d = state.catalog.dataset(slug).await?;
+    let d = match state.catalog.dataset(slug).await {
+        Ok(d) => d,
+        Err(gongkai_catalog::Error::NotFound { .. }) => return Err(dataset_not_found(slug)),
+        Err(e) => return Err(e.into()),
+    };
     let privileged = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
     let hidden = d.status == DatasetStatus::Draft || d.disclosure == Disclosure::NotPublic;
     if hidden && !privileged {
-        return Err(ApiError::not_found(format!("dataset {slug:?}")));
+        return Err(dataset_not_found(slug));
     }
     Ok(d)
 }
@@ -259,6 +276,7 @@ async fn detail(
         .and_then(|n| versions.iter().find(|v| v.number == n))
         .or_else(|| if privileged { versions.last() } else { None });
     let mut out = dataset_summary(d);
+    out["revision"] = json!(d.revision);
     out["columns"] = json!(current.map(|v| v.columns.clone()).unwrap_or_default());
     out["rows"] = json!(current.map(|v| v.rows));
     out["schema_org"] = super::feeds::schema_org(state, d).await?;
@@ -274,14 +292,67 @@ async fn detail(
     Ok(out)
 }
 
-/// `GET /api/v1/datasets/{slug}`.
+/// A dataset as `GET /api/v1/datasets/{slug}` answers it: the JSON, sent
+/// with the dataset's revision as its `ETag`.
+pub struct Detail {
+    /// The dataset's `ETag` (its revision).
+    pub etag: String,
+    /// The JSON document.
+    pub json: Value,
+}
+
+impl IntoResponse for Detail {
+    fn into_response(self) -> axum::response::Response {
+        ([(header::ETAG, self.etag)], Json(self.json)).into_response()
+    }
+}
+
+/// `GET /api/v1/datasets/{slug}`, with the dataset's revision as its `ETag`
+/// (the tag a `PATCH` sends back in `If-Match`).
 pub async fn show(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(slug): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Detail, ApiError> {
     let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
-    Ok(Json(detail(&state, &d, caller.as_ref()).await?))
+    Ok(Detail {
+        etag: revision_etag(&d),
+        json: detail(&state, &d, caller.as_ref()).await?,
+    })
+}
+
+/// The `ETag` of a dataset: its revision, quoted (a strong tag).
+fn revision_etag(d: &Dataset) -> String {
+    format!("\"{}\"", d.revision)
+}
+
+/// The revisions an `If-Match` header names: `None` when there is no header
+/// or it is `*` (any current revision); otherwise the revisions of its strong
+/// tags (weak tags and tags that are no revision never match, so a list of
+/// only those refuses the edit).
+fn if_match(headers: &axum::http::HeaderMap) -> Option<Vec<i64>> {
+    let values: Vec<&str> = headers
+        .get_all(header::IF_MATCH)
+        .iter()
+        .map(|v| v.to_str().unwrap_or(""))
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    let tags: Vec<&str> = values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tags.contains(&"*") {
+        return None;
+    }
+    Some(
+        tags.iter()
+            .filter_map(|t| t.strip_prefix('"')?.strip_suffix('"')?.parse().ok())
+            .collect(),
+    )
 }
 
 /// `GET /api/v1/datasets/{slug}/versions`.
@@ -462,13 +533,18 @@ pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(
         .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
 }
 
-/// `PATCH /api/v1/datasets/{slug}`: title, description, disclosure, decision date.
+/// `PATCH /api/v1/datasets/{slug}`: title, description, disclosure, decision
+/// date, category and descriptive metadata. Only the fields sent change,
+/// applied to the dataset as it is when the change is written; with
+/// `If-Match: "<revision>"` (the `ETag` of `GET`) the change is refused with
+/// 412 `precondition_failed` when the dataset has changed since.
 pub async fn patch(
     State(state): State<AppState>,
     Signed(p): Signed,
     Path(slug): Path<String>,
+    headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Detail, ApiError> {
     let fields: serde_json::Map<String, Value> = optional_body(&body)?;
     if let Some(unknown) = fields
         .keys()
@@ -491,24 +567,18 @@ pub async fn patch(
         )
     })?;
     let d = dataset_for(&state, &slug, &p, Principal::can_edit, "editing a dataset").await?;
-    let disclosure_change = patch.disclosure.is_some_and(|x| x != d.disclosure)
-        || (patch.disclosure_reason.is_some() && d.disclosure != Disclosure::Public);
-    if disclosure_change && !p.can_review(d.agency.as_deref()) {
-        return Err(forbidden(
-            "only a reviewer may change the disclosure attribute (公开属性)",
-        ));
-    }
-    // The category sets redaction defaults: changing it is a reviewer's call.
-    if patch.category.as_ref().is_some_and(|c| *c != d.category)
-        && !p.can_review(d.agency.as_deref())
-    {
-        return Err(forbidden(
-            "only a reviewer may change the category (it sets the redaction defaults)",
-        ));
-    }
-    let d = state.catalog.update_dataset(&d, &patch, &p.user).await?;
+    let tags = if_match(&headers);
+    let edit = gongkai_catalog::Edit {
+        actor: &p.user,
+        reviewer: p.can_review(d.agency.as_deref()),
+        if_match: tags.as_deref(),
+    };
+    let d = state.catalog.update_dataset(&d, &patch, &edit).await?;
     crate::catalogue::reindex(&state, &d.slug).await;
-    Ok(Json(detail(&state, &d, Some(&p)).await?))
+    Ok(Detail {
+        etag: revision_etag(&d),
+        json: detail(&state, &d, Some(&p)).await?,
+    })
 }
 
 /// `POST …/versions/{n}/submit` `{"change_note"?, "correction_notice"?}`.
@@ -588,12 +658,7 @@ pub async fn publish(
     let req: PublishRequest = optional_body(&body)?;
     let d = visible_dataset(&state, &slug, Some(&p)).await?;
     let review_required = state.catalog.review_required(&d).await?;
-    let may = if review_required {
-        p.can_review(d.agency.as_deref())
-    } else {
-        p.can_edit(d.agency.as_deref())
-    };
-    if !may {
+    if !p.can_publish(d.agency.as_deref(), review_required) {
         return Err(forbidden(
             "publishing needs a reviewer of the dataset's agency or an admin",
         ));

@@ -351,9 +351,10 @@ pub async fn dataset(
     headers: HeaderMap,
 ) -> PageResult {
     let err = |e| PageError::from_api(&ctx, e);
-    let axum::Json(detail) = datasets::show(State(state.clone()), Caller(None), Path(slug.clone()))
+    let detail = datasets::show(State(state.clone()), Caller(None), Path(slug.clone()))
         .await
-        .map_err(err)?;
+        .map_err(err)?
+        .json;
     let d = datasets::visible_dataset(&state, &slug, None)
         .await
         .map_err(err)?;

@@ -616,13 +616,14 @@ pub async fn dataset(
         Ok(p) => p,
         Err(r) => return Ok(r),
     };
-    let Json(d) = datasets::show(
+    let d = datasets::show(
         State(state.clone()),
         Caller(Some(p.clone())),
         Path(slug.clone()),
     )
     .await
-    .map_err(|e| PageError::from_api(&ctx, e))?;
+    .map_err(|e| PageError::from_api(&ctx, e))?
+    .json;
     let agency = d["agency"].as_str();
     let can_edit = p.can_edit(agency);
     let can_review = p.can_review(agency);
