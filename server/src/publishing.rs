@@ -850,6 +850,43 @@ pub async fn audit_published(
     Ok((tables.len(), findings))
 }
 
+/// Refuses texts an agency types for publication (dataset metadata, change
+/// notes, withdrawal reasons) that hold a personal identifier or a name
+/// beside a role word: they would be public as soon as they are stored.
+/// `texts` are `(field, text)`.
+pub fn refuse_identifiers<'a>(
+    texts: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<(), ApiError> {
+    let found = gongkai_ingest::privacy::scan_texts(texts);
+    let Some((field, kind)) = found.first() else {
+        return Ok(());
+    };
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "leak_detected",
+        format!(
+            "{field} holds personal information ({}); it would be public: remove it / {field} 含个人信息，公开前请删除",
+            kind.name()
+        ),
+    )
+    .with_details(serde_json::json!({"leaks": found.iter().map(|(f, k)| serde_json::json!({"part": "metadata", "where": f, "kind": k})).collect::<Vec<_>>()})))
+}
+
+/// Every string of a JSON request body (not its keys), with the field it is under.
+pub fn json_texts(value: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(place: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::String(s) => out.push((place.to_string(), s.clone())),
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(place, x, out)),
+            serde_json::Value::Object(o) => o.iter().for_each(|(k, x)| walk(k, x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("body", value, &mut out);
+    out
+}
+
 /// The texts published beside a version's data: the dataset's
 /// descriptive metadata, the file name, the data dictionary and every text
 /// of the ingest report, each with where it is shown.

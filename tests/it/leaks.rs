@@ -270,3 +270,57 @@ async fn identifiers_in_every_form_reach_no_public_surface() {
             .sum::<usize>()
     );
 }
+
+/// Texts an agency types for publication are refused when they hold an
+/// identifier: they would be public as soon as they are stored.
+#[tokio::test]
+async fn metadata_with_identifiers_is_refused_where_it_is_typed() {
+    let server = Server::start().await;
+    let r = server
+        .post_json(
+            "/api/v1/datasets",
+            serde_json::json!({"slug": "relief", "title": "低保名单 联系 139 1234 5678"}),
+        )
+        .await;
+    let (code, message) = crate::support::error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(code, "leak_detected");
+    assert!(message.contains("title"), "{message}");
+    server.create_dataset("relief", "低保名单").await;
+    for body in [
+        serde_json::json!({"description": "户主严瀚骁已故，由家属代领"}),
+        serde_json::json!({"keywords": ["低保", "110105 19491231 002X"]}),
+        serde_json::json!({"description_en": "contact +86 (139) 1234-5678"}),
+    ] {
+        let r = server
+            .client
+            .patch(server.url("/api/v1/datasets/relief"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .expect("PATCH");
+        let (code, _) = crate::support::error_code(r, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(code, "leak_detected", "{body}");
+    }
+    // Nothing was stored.
+    let shown: Value = server
+        .get_as_admin("/api/v1/datasets/relief")
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(shown["description"], Value::Null);
+    assert_eq!(shown["keywords"], serde_json::json!([]));
+    // Ordinary text with numbers passes.
+    let r = server
+        .client
+        .patch(server.url("/api/v1/datasets/relief"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(
+            &serde_json::json!({"description": "2024年6月发放 650.00 元，咨询电话 0571-87654321"}),
+        )
+        .send()
+        .await
+        .expect("PATCH");
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -62,39 +62,41 @@ impl Level {
 /// Generalises `value` to its township, or with `keep_village` to its
 /// village or community (see the module doc for the outcomes).
 pub fn generalize(value: &str, keep_village: bool) -> Outcome {
-    let n = crate::text::normalize(value);
+    let n = crate::text::normalized(value);
     let mut district_end = None;
     let mut township_end = None;
     let mut village_end = None;
-    let chars: Vec<(usize, char)> = n.char_indices().collect();
-    for (idx, &(i, c)) in chars.iter().enumerate() {
+    let mut chars = n.char_indices().peekable();
+    let mut first = true;
+    while let Some((i, c)) = chars.next() {
         let end = i + c.len_utf8();
-        let next_is = |s: &str| n[end..].starts_with(s);
+        let next = chars.peek().map(|&(_, c)| c);
         match c {
             // A level word at the very start is a name (`市本级`, `镇海`).
-            '省' | '市' | '区' | '县' | '州' | '盟' | '旗' if township_end.is_none() && idx > 0 => {
+            '省' | '市' | '区' | '县' | '州' | '盟' | '旗' if township_end.is_none() && !first => {
                 district_end = Some(end)
             }
-            '乡' | '镇' if township_end.is_none() && idx > 0 => township_end = Some(end),
-            '街' if next_is("道") && township_end.is_none() && idx > 0 => {
+            '乡' | '镇' if township_end.is_none() && !first => township_end = Some(end),
+            '街' if next == Some('道') && township_end.is_none() && !first => {
                 township_end = Some(end + '道'.len_utf8())
             }
             '村' if township_end.is_some() && village_end.is_none() => village_end = Some(end),
-            '嘎' if next_is("查") && township_end.is_some() && village_end.is_none() => {
+            '嘎' if next == Some('查') && township_end.is_some() && village_end.is_none() => {
                 village_end = Some(end + '查'.len_utf8())
             }
-            '社' if next_is("区") && township_end.is_some() && village_end.is_none() => {
+            '社' if next == Some('区') && township_end.is_some() && village_end.is_none() => {
                 village_end = Some(end + '区'.len_utf8())
             }
             _ => {}
         }
+        first = false;
     }
     let target = match (keep_village, village_end, township_end) {
         (true, Some(v), _) => Some((v, Level::Village)),
         (_, _, Some(t)) => Some((t, Level::Township)),
         _ => None,
     };
-    let below = |at: usize| !crate::text::compact(&n[at..]).is_empty();
+    let below = |at: usize| n[at..].chars().any(|c| !c.is_whitespace());
     match target {
         Some((at, level)) if below(at) => Outcome::Generalized {
             value: n[..at].to_string(),
@@ -122,14 +124,18 @@ const DWELLING_WORDS: &[char] = &[
 /// followed by one of [`DWELLING_WORDS`], a `#`, or digits joined by a
 /// dash (`3-501`).
 pub fn has_dwelling(address: &str) -> bool {
-    let n = crate::text::normalize(address);
-    let chars: Vec<char> = n.chars().collect();
+    let n = crate::text::normalized(address);
     let numeral = |c: char| c.is_ascii_digit() || "一二三四五六七八九十百零〇两".contains(c);
-    chars.windows(2).any(|w| {
-        (numeral(w[0]) && DWELLING_WORDS.contains(&w[1]))
-            || (numeral(w[0]) && w[1] == '#')
-            || (w[0] == '-' && w[1].is_ascii_digit())
-    })
+    let mut chars = n.chars().peekable();
+    while let Some(c) = chars.next() {
+        let Some(&next) = chars.peek() else { break };
+        if (numeral(c) && (DWELLING_WORDS.contains(&next) || next == '#'))
+            || (c == '-' && next.is_ascii_digit())
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// How a generalised value is shown beside the published one in the

@@ -269,29 +269,15 @@ fn generalize_addresses(col: &mut PlannedColumn, array: &ArrayRef, keep_village:
             out.push(None);
             continue;
         };
-        let (rule, published, example) = match address::generalize(v, keep_village) {
-            Outcome::Generalized { value, level } => {
-                let example = (address::before_shape(v, &value), value.clone());
-                (
-                    match level {
-                        address::Level::District => "generalized_to_district",
-                        address::Level::Township => "generalized_to_township",
-                        address::Level::Village => "generalized_to_village",
-                    },
-                    Some(value),
-                    example,
-                )
-            }
-            Outcome::Kept => (
-                "kept_at_or_above_level",
-                Some(v.to_string()),
-                (v.to_string(), v.to_string()),
-            ),
-            Outcome::Withheld => (
-                "withheld_unplaced",
-                None,
-                (address::withheld_shape(v), String::new()),
-            ),
+        let outcome = address::generalize(v, keep_village);
+        let rule = match &outcome {
+            Outcome::Generalized { level, .. } => match level {
+                address::Level::District => "generalized_to_district",
+                address::Level::Township => "generalized_to_township",
+                address::Level::Village => "generalized_to_village",
+            },
+            Outcome::Kept => "kept_at_or_above_level",
+            Outcome::Withheld => "withheld_unplaced",
         };
         let count = col.rules.entry(rule).or_insert_with(|| RuleCount {
             rule: rule.to_string(),
@@ -299,8 +285,22 @@ fn generalize_addresses(col: &mut PlannedColumn, array: &ArrayRef, keep_village:
             examples: Vec::new(),
         });
         count.values += 1;
-        if count.examples.len() < 3 && !count.examples.contains(&example) {
-            count.examples.push(example);
+        let published = match outcome {
+            Outcome::Generalized { value, .. } => Some(value),
+            Outcome::Kept => Some(v.to_string()),
+            Outcome::Withheld => None,
+        };
+        // Examples: up to three different ones per rule, made only while
+        // a slot is free.
+        if count.examples.len() < 3 {
+            let example = match &published {
+                Some(p) if p != v => (address::before_shape(v, p), p.clone()),
+                Some(p) => (p.clone(), p.clone()),
+                None => (address::withheld_shape(v), String::new()),
+            };
+            if !count.examples.contains(&example) {
+                count.examples.push(example);
+            }
         }
         out.push(published);
     }

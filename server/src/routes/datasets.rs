@@ -237,6 +237,21 @@ pub async fn create(
     body: Result<Json<NewDataset>, axum::extract::rejection::JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(new) = body?;
+    let mut texts: Vec<(&str, &str)> = vec![("slug", &new.slug), ("title", &new.title)];
+    for (field, text) in [
+        ("description", &new.description),
+        ("disclosure_reason", &new.disclosure_reason),
+        ("title_en", &new.meta.title_en),
+        ("description_en", &new.meta.description_en),
+        ("spatial", &new.meta.spatial),
+        ("index_number", &new.meta.index_number),
+    ] {
+        if let Some(t) = text {
+            texts.push((field, t));
+        }
+    }
+    texts.extend(new.meta.keywords.iter().map(|k| ("keywords", k.as_str())));
+    publishing::refuse_identifiers(texts)?;
     let agency = new.agency.clone().or_else(|| p.agency.clone());
     if !p.can_edit(agency.as_deref()) {
         return Err(forbidden(
@@ -559,6 +574,8 @@ pub async fn patch(
             ),
         ));
     }
+    let sent = publishing::json_texts(&Value::Object(fields.clone()));
+    publishing::refuse_identifiers(sent.iter().map(|(f, t)| (f.as_str(), t.as_str())))?;
     let patch: DatasetPatch = serde_json::from_value(Value::Object(fields)).map_err(|e| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -589,6 +606,11 @@ pub async fn submit(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let s: Submission = optional_body(&body)?;
+    let notes = [
+        ("change_note", s.change_note.as_deref()),
+        ("correction_notice", s.correction_notice.as_deref()),
+    ];
+    publishing::refuse_identifiers(notes.iter().filter_map(|(f, t)| Some((*f, (*t)?))))?;
     let d = dataset_for(&state, &slug, &p, Principal::can_edit, "submitting").await?;
     let v = state
         .catalog
@@ -699,6 +721,7 @@ pub async fn withdraw(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let r: Reason = optional_body(&body)?;
+    publishing::refuse_identifiers(r.reason.as_deref().map(|t| ("reason", t)))?;
     let d = dataset_for(&state, &slug, &p, Principal::can_review, "withdrawing").await?;
     let d = state
         .catalog
