@@ -66,6 +66,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// The code the error is reported with.
+    pub fn code(&self) -> gongkai_codes::Code {
+        use gongkai_codes::Code;
+        match self {
+            Error::NotFound { .. } => Code::NotFound,
+            Error::Conflict { .. } => Code::AlreadyExists,
+            Error::Invalid { .. } => Code::InvalidInput,
+            Error::State(_) => Code::InvalidState,
+            Error::Precondition { .. } => Code::PreconditionFailed,
+            Error::Forbidden(_) => Code::Forbidden,
+            Error::UnsupportedUrl(_)
+            | Error::Database(_)
+            | Error::Migrate(_)
+            | Error::Corrupt(_) => Code::InternalError,
+        }
+    }
+
     pub(crate) fn not_found(kind: &'static str, key: impl ToString) -> Self {
         Error::NotFound {
             kind,

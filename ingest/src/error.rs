@@ -151,6 +151,26 @@ pub enum Error {
 }
 
 impl Error {
+    /// The code the error is reported with.
+    pub fn code(&self) -> gongkai_codes::Code {
+        use gongkai_codes::Code;
+        match self {
+            Error::UnsupportedFormat { .. } => Code::UnsupportedFile,
+            Error::Encoding { .. } => Code::UndecodableFile,
+            Error::Csv { .. } => Code::MalformedCsv,
+            Error::Workbook { .. } => Code::UnreadableWorkbook,
+            Error::NoTable { .. } => Code::NoTableFound,
+            Error::NoSuchSheet { .. } => Code::NoSuchSheet,
+            Error::TooLarge { .. } => Code::TableTooLarge,
+            Error::WorkbookTooLarge { .. } => Code::WorkbookTooLarge,
+            Error::TooManyColumns { .. } => Code::TooManyColumns,
+            Error::CellTooLong { .. } => Code::CellTooLong,
+            Error::ZipBomb { .. } => Code::ZipBomb,
+            Error::XmlEntities { .. } => Code::XmlEntities,
+            Error::Io { .. } | Error::Arrow(_) | Error::Parquet(_) => Code::InternalError,
+        }
+    }
+
     /// Where the problem is and which limit applies, as JSON for API error
     /// details (`file`, `sheet`, `row`, `column`, `entry`, `limit`; only
     /// those that are known).

@@ -76,17 +76,18 @@ impl Error {
     }
 
     /// Stable snake_case code for API errors.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> gongkai_codes::Code {
+        use gongkai_codes::Code;
         match self {
-            Error::Syntax { .. } => "sql_syntax_error",
-            Error::Plan { .. } => "sql_error",
-            Error::BadRequest(_) => "invalid_row_query",
-            Error::NotAllowed(_) => "statement_not_allowed",
-            Error::Timeout { .. } => "query_timeout",
-            Error::Memory(_) => "query_memory_limit",
-            Error::Busy => "too_many_queries",
-            Error::Execution(_) => "query_execution_error",
-            Error::Internal(_) => "internal_error",
+            Error::Syntax { .. } => Code::SqlSyntaxError,
+            Error::Plan { .. } => Code::SqlError,
+            Error::BadRequest(_) => Code::InvalidRowQuery,
+            Error::NotAllowed(_) => Code::StatementNotAllowed,
+            Error::Timeout { .. } => Code::QueryTimeout,
+            Error::Memory(_) => Code::QueryMemoryLimit,
+            Error::Busy => Code::TooManyQueries,
+            Error::Execution(_) => Code::QueryExecutionError,
+            Error::Internal(_) => Code::InternalError,
         }
     }
 }

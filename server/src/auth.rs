@@ -1,9 +1,10 @@
 //! Bearer-token authentication.
 
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use gongkai_catalog::Principal;
 
 /// The caller, if a valid token was presented. A presented but invalid token
@@ -31,7 +32,7 @@ fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
 }
 
 fn unauthorized(message: &str) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    ApiError::new(Code::Unauthorized, message)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -63,7 +64,7 @@ impl FromRequestParts<AppState> for Signed {
 
 /// 403 with a message.
 pub fn forbidden(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    ApiError::new(Code::Forbidden, message)
 }
 
 /// The raw bearer token of a request, if any (for logout).

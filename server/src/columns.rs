@@ -7,12 +7,12 @@
 //! with the rows that do not fit; nothing is silently nulled.
 
 use crate::ApiError;
+use crate::error::Code;
 use arrow::array::{Array, ArrayRef};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,8 +47,8 @@ pub fn original_name<'a>(overrides: &'a Overrides, current: &'a str) -> &'a str 
         .unwrap_or(current)
 }
 
-fn unprocessable(code: &'static str, message: String) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+fn unprocessable(code: Code, message: String) -> ApiError {
+    ApiError::new(code, message)
 }
 
 /// The Arrow type for a requested type name.
@@ -62,7 +62,7 @@ pub fn parse_type(name: &str) -> Result<DataType, ApiError> {
         "boolean" | "bool" => DataType::Boolean,
         _ => name.trim().parse::<DataType>().map_err(|_| {
             unprocessable(
-                "invalid_type",
+        Code::InvalidType,
                 format!(
                     "unknown type {name:?}; use text, integer, decimal, number, date, boolean or an Arrow type such as Decimal128(18, 2)"
                 ),
@@ -85,7 +85,7 @@ pub fn parse_type(name: &str) -> Result<DataType, ApiError> {
         Ok(t)
     } else {
         Err(unprocessable(
-            "invalid_type",
+            Code::InvalidType,
             format!("columns cannot be published as {t}"),
         ))
     }
@@ -138,7 +138,7 @@ pub fn apply_to_batch(
         if let Some(n) = o.and_then(|o| o.name.as_deref()) {
             if !valid_name(n) {
                 return Err(unprocessable(
-                    "invalid_name",
+                    Code::InvalidName,
                     format!(
                         "{n:?} is not a valid column name: use lower-case ASCII letters, digits and _, starting with a letter or _, at most 63 characters"
                     ),
@@ -152,7 +152,7 @@ pub fn apply_to_batch(
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = fields.iter().find(|f| !seen.insert(f.name().clone())) {
         return Err(unprocessable(
-            "duplicate_name",
+            Code::DuplicateName,
             format!("two columns would be called {:?}", dup.name()),
         ));
     }
@@ -202,7 +202,7 @@ fn retype(
     };
     let cast = cast_with_options(array, target, &options).map_err(|e| {
         unprocessable(
-            "cannot_retype",
+            Code::CannotRetype,
             format!("column {column:?} cannot become {target}: {e}"),
         )
     })?;
@@ -225,7 +225,7 @@ fn retype(
         })
         .collect();
     Err(unprocessable(
-        "cannot_retype",
+        Code::CannotRetype,
         format!(
             "column {column:?} cannot become {target}: {} value(s) do not fit, first in data row {} / 有 {} 个值无法转换",
             bad.len(),
@@ -263,7 +263,7 @@ mod tests {
             Some("x"),
         ]));
         let e = retype(&a, "n", &DataType::Int64, 0).unwrap_err();
-        assert_eq!(e.code, "cannot_retype");
+        assert_eq!(e.code.name(), "cannot_retype");
         assert!(e.message.contains("data row 3"), "{}", e.message);
         let ok: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![Some("1"), None]));
         assert_eq!(

@@ -3,9 +3,9 @@
 //! Write-then-commit: objects are fully written before the catalogue row that
 //! points at them commits, so a crash leaves at most unreferenced objects.
 
+use crate::error::Code;
 use crate::settings::RawRetention;
 use crate::{ApiError, AppState, storage};
-use axum::http::StatusCode;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use gongkai_catalog::{Column, Dataset, NewVersion, RedraftedVersion, Role, Version};
@@ -69,17 +69,15 @@ where
             Ok(c) => c,
             Err(e) => {
                 let _ = writer.abort().await;
-                return Err(ApiError::bad_request(
-                    "upload_interrupted",
+                return Err(ApiError::new(
+                    Code::UploadInterrupted,
                     format!("the upload was interrupted: {e}"),
                 ));
             }
         };
         if received + chunk.len() as u64 > limit {
             let _ = writer.abort().await;
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "file_too_large",
+            return Err(ApiError::new(Code::FileTooLarge,
                 format!(
                     "{file_name}: larger than the upload limit of {} for your role ({limit} bytes) / 文件超过您角色的上传上限",
                     human_bytes(limit)
@@ -98,8 +96,7 @@ where
     if received == 0 {
         let _ = state.store.delete(&raw_path).await;
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "empty_file",
+            Code::EmptyFile,
             format!("{file_name}: the file is empty"),
         ));
     }
@@ -332,8 +329,7 @@ pub async fn change_redaction(
     let version = state.catalog.version(dataset.id, number).await?;
     let Some(raw_key) = version.raw_key.clone() else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_state",
+            Code::InvalidState,
             format!("the raw upload of version {number} is no longer kept; upload the file again"),
         ));
     };
@@ -377,8 +373,7 @@ pub async fn change_redaction(
     for (col, choice) in choices {
         if !known(col) {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_column",
+                Code::UnknownColumn,
                 format!("version {number} of {} has no column {col:?}", dataset.slug),
             ));
         }
@@ -388,8 +383,7 @@ pub async fn change_redaction(
             && choice.action == Action::Keep
         {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "never_public",
+                Code::NeverPublic,
                 format!(
                     "column {col:?} holds {kind_name}: it can never be published raw / 该类个人信息不得原样公开"
                 ),
@@ -397,8 +391,7 @@ pub async fn change_redaction(
         }
         if !applicable(kind, choice.action) {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "action_not_applicable",
+                Code::ActionNotApplicable,
                 format!(
                     "{} does not apply to column {col:?} ({kind_name})",
                     choice.action.name()
@@ -413,8 +406,7 @@ pub async fn change_redaction(
         if loosens(default, choice.action) {
             if !actor.can_review(dataset.agency.as_deref()) {
                 return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
+                    Code::Forbidden,
                     format!(
                         "{} hides less than the default ({}) for {col:?}: only a reviewer may choose it, with a legal basis / 放宽脱敏须由审核人记录法律依据",
                         choice.action.name(),
@@ -424,8 +416,7 @@ pub async fn change_redaction(
             }
             if legal_basis.is_none() {
                 return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "legal_basis_required",
+                    Code::LegalBasisRequired,
                     format!("keeping more of {col:?} than the default needs \"legal_basis\""),
                 ));
             }
@@ -475,8 +466,7 @@ pub async fn change_columns(
     let version = state.catalog.version(dataset.id, number).await?;
     let Some(raw_key) = version.raw_key.clone() else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_state",
+            Code::InvalidState,
             format!("the raw upload of version {number} is no longer kept; upload the file again"),
         ));
     };
@@ -485,8 +475,7 @@ pub async fn change_columns(
     for (current, change) in changes {
         if !version.columns.iter().any(|c| c.name == *current) {
             return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unknown_column",
+                Code::UnknownColumn,
                 format!(
                     "version {number} of {} has no column {current:?}",
                     dataset.slug
@@ -633,8 +622,7 @@ pub async fn publish(
     gongkai_catalog::check_publishable(dataset, &version, review_required)?;
     let Some(draft_key) = version.draft_key.clone() else {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "invalid_state",
+            Code::InvalidState,
             format!(
                 "version {number} of {} is {}; only a draft can be published",
                 dataset.slug, version.status
@@ -705,8 +693,7 @@ pub async fn run_scheduler(state: AppState) {
                     .is_some_and(|p| p.can_publish(dataset.agency.as_deref(), review_required));
                 if !allowed {
                     return Err(ApiError::new(
-                        StatusCode::CONFLICT,
-                        "invalid_state",
+                        Code::InvalidState,
                         format!(
                             "{reviewer} may no longer publish in {}; the schedule is cancelled / \
                              定时发布的审核人已无发布权限，定时发布已取消",
@@ -861,9 +848,7 @@ pub fn refuse_identifiers<'a>(
     let Some((field, kind)) = found.first() else {
         return Ok(());
     };
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "leak_detected",
+    Err(ApiError::new(Code::LeakDetected,
         format!(
             "{field} holds personal information ({}); it would be public: remove it / {field} 含个人信息，公开前请删除",
             kind.name()
@@ -967,9 +952,7 @@ async fn leak_gate(
         (None, Some((place, _))) => place.clone(),
         (None, None) => String::new(),
     };
-    Err(ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "leak_detected",
+    Err(ApiError::new(Code::LeakDetected,
         format!(
             "version {number} of {} still contains {total} personal identifier(s) (first: {location}); redact them before publishing / 仍含个人信息，请脱敏后再发布",
             dataset.slug,

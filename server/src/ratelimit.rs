@@ -37,10 +37,11 @@
 //! count. Once either bucket is empty, logins from that address (for any user)
 //! and for that user (from any address) are refused with 429 until it refills.
 
+use crate::error::Code;
 use crate::settings::RateLimitSettings;
 use crate::{ApiError, AppState};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
@@ -145,8 +146,7 @@ impl Decision {
     pub fn error(&self) -> ApiError {
         let n = self.retry_after_secs;
         ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            Code::RateLimited,
             format!("请求过于频繁，请 {n} 秒后再试 / too many requests; try again in {n} s"),
         )
         .with_details(serde_json::json!({"retry_after_secs": n}))
@@ -475,9 +475,7 @@ impl Limiter {
                     self.logins.give_back(k, quota, now);
                 }
                 let n = d.retry_after_secs;
-                return Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                return Err(ApiError::new(Code::RateLimited,
                     format!(
                         "登录失败次数过多，请 {n} 秒后再试 / too many failed sign-ins; try again in {n} s"
                     ),
@@ -703,7 +701,7 @@ mod tests {
         drop(l.login_attempt("192.0.2.1", "alice").unwrap());
         drop(l.login_attempt("192.0.2.1", "alice").unwrap());
         let e = l.login_attempt("192.0.2.1", "alice").err().unwrap();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
         // The address is blocked for other users; the user from other addresses.
         assert!(l.login_attempt("192.0.2.1", "bob").is_err());
         assert!(l.login_attempt("192.0.2.9", "alice").is_err());

@@ -10,8 +10,8 @@
 //! file removed, with `Retry-After`.
 
 use crate::ApiError;
+use crate::error::Code;
 use crate::settings::UploadSettings;
-use axum::http::StatusCode;
 use gongkai_catalog::Role;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,9 +78,7 @@ impl UploadGate {
         let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(user.to_string()).or_insert(0);
         if *n >= limit {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_uploads",
+            return Err(ApiError::new(Code::TooManyUploads,
                 format!(
                     "you already have {n} upload(s) in progress (at most {limit} at once); wait for one to finish / 您已有 {n} 个上传正在处理，请等待完成后再上传"
                 ),
@@ -100,9 +98,7 @@ impl UploadGate {
         match tokio::time::timeout(wait, Arc::clone(&self.ingests).acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(closed)) => Err(ApiError::internal(closed)),
-            Err(_) => Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ingest_busy",
+            Err(_) => Err(ApiError::new(Code::IngestBusy,
                 format!(
                     "all {} ingest slots stayed busy for {} s; the upload was not kept, send it again later / 处理队列繁忙，本次上传未保存，请稍后重试",
                     self.settings.max_concurrent_ingests.max(1),
@@ -149,8 +145,8 @@ mod tests {
         let a = g.admit("clerk").unwrap();
         let _b = g.admit("clerk").unwrap();
         let e = g.admit("clerk").unwrap_err();
-        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(e.code, "too_many_uploads");
+        assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.code.name(), "too_many_uploads");
         // Others are not affected.
         let _c = g.admit("other").unwrap();
         drop(a);
@@ -163,8 +159,8 @@ mod tests {
         let held = g.ingest_slot().await.unwrap();
         assert_eq!(g.ingests_running(), 1);
         let e = g.ingest_slot().await.unwrap_err();
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(e.code, "ingest_busy");
+        assert_eq!(e.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(e.code.name(), "ingest_busy");
         drop(held);
         assert!(g.ingest_slot().await.is_ok());
     }

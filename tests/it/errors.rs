@@ -240,7 +240,7 @@ async fn dataset_input_is_validated() {
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(code, "invalid_json");
+    assert_eq!(code, "invalid_input");
     let (code, _) = error_code(
         server.get("/api/v1/datasets/nope").await,
         StatusCode::NOT_FOUND,

@@ -1,6 +1,7 @@
 //! Login, agencies, users, tokens, the audit log and disclosure deadlines.
 
 use crate::auth::{Signed, forbidden, presented_token, token_expiry};
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Body;
@@ -59,8 +60,7 @@ pub async fn login(
     let attempt = state.limiter.login_attempt(&client, &l.user)?;
     let Some(user) = state.catalog.login(&l.user, &l.password, &client).await? else {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "login_failed",
+            Code::LoginFailed,
             "用户名或密码错误 / wrong user name or password",
         ));
     };
@@ -507,8 +507,8 @@ pub async fn audit(
             )
                 .into_response())
         }
-        other => Err(ApiError::bad_request(
-            "unsupported_format",
+        other => Err(ApiError::new(
+            Code::UnsupportedFormat,
             format!("unknown format {other:?}; use json, ndjson or csv"),
         )),
     }

@@ -68,20 +68,20 @@ impl CkanError {
 
 impl From<ApiError> for CkanError {
     fn from(e: ApiError) -> Self {
-        let kind = match e.status {
+        let kind = match e.status() {
             StatusCode::NOT_FOUND => "Not Found Error",
             StatusCode::FORBIDDEN | StatusCode::UNAUTHORIZED => "Authorization Error",
             s if s.is_client_error() => "Validation Error",
             _ => "Internal Server Error",
         };
-        let status = if e.status.is_client_error()
-            && e.status != StatusCode::NOT_FOUND
-            && e.status != StatusCode::FORBIDDEN
-            && e.status != StatusCode::TOO_MANY_REQUESTS
+        let status = if e.status().is_client_error()
+            && e.status() != StatusCode::NOT_FOUND
+            && e.status() != StatusCode::FORBIDDEN
+            && e.status() != StatusCode::TOO_MANY_REQUESTS
         {
             StatusCode::CONFLICT
         } else {
-            e.status
+            e.status()
         };
         CkanError {
             status,

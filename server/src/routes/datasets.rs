@@ -1,6 +1,7 @@
 //! Dataset metadata, uploads and publication.
 
 use crate::auth::{Caller, Signed, forbidden};
+use crate::error::Code;
 use crate::{ApiError, AppState, publishing};
 use axum::Json;
 use axum::body::Body;
@@ -97,8 +98,7 @@ pub(crate) fn dataset_summary(d: &Dataset) -> Value {
 /// nobody can probe which hidden slugs exist.
 pub(crate) fn dataset_not_found(slug: &str) -> ApiError {
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        Code::NotFound,
         format!("dataset {slug:?} not found / 未找到数据集"),
     )
 }
@@ -154,8 +154,8 @@ pub async fn list(
     let sort = match p.sort.as_deref() {
         None | Some("") => gongkai_catalog::search::Sort::Relevance,
         Some(s) => gongkai_catalog::search::Sort::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_sort",
+            ApiError::new(
+                Code::InvalidSort,
                 format!("unknown sort {s:?}; use relevance, date or name"),
             )
         })?,
@@ -468,12 +468,12 @@ pub async fn upload(
     let version = if is_multipart {
         let mut multipart = Multipart::from_request(request, &state)
             .await
-            .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+            .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?;
         let mut found = None;
         while let Some(field) = multipart
             .next_field()
             .await
-            .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
+            .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?
         {
             if let Some(name) = field
                 .file_name()
@@ -496,12 +496,12 @@ pub async fn upload(
             }
         }
         found.ok_or_else(|| {
-            ApiError::bad_request("missing_file", "the multipart form has no file field")
+            ApiError::new(Code::MissingFile, "the multipart form has no file field")
         })?
     } else {
         let name = params.filename.clone().ok_or_else(|| {
-            ApiError::bad_request(
-                "missing_filename",
+            ApiError::new(
+                Code::MissingFilename,
                 "give the file name as ?filename=NAME (its extension picks the reader)",
             )
         })?;
@@ -545,7 +545,7 @@ pub(crate) fn optional_body<T: serde::de::DeserializeOwned + Default>(
         return Ok(T::default());
     }
     serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body: {e}")))
+        .map_err(|e| ApiError::new(Code::InvalidJson, format!("request body: {e}")))
 }
 
 /// `PATCH /api/v1/datasets/{slug}`: title, description, disclosure, decision
@@ -566,8 +566,7 @@ pub async fn patch(
         .find(|k| !DatasetPatch::FIELDS.contains(&k.as_str()))
     {
         return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
+            Code::InvalidInput,
             format!(
                 "unknown field {unknown:?}; a patch may carry {}",
                 DatasetPatch::FIELDS.join(", ")
@@ -576,13 +575,8 @@ pub async fn patch(
     }
     let sent = publishing::json_texts(&Value::Object(fields.clone()));
     publishing::refuse_identifiers(sent.iter().map(|(f, t)| (f.as_str(), t.as_str())))?;
-    let patch: DatasetPatch = serde_json::from_value(Value::Object(fields)).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            e.to_string(),
-        )
-    })?;
+    let patch: DatasetPatch = serde_json::from_value(Value::Object(fields))
+        .map_err(|e| ApiError::new(Code::InvalidInput, e.to_string()))?;
     let d = dataset_for(&state, &slug, &p, Principal::can_edit, "editing a dataset").await?;
     let tags = if_match(&headers);
     let edit = gongkai_catalog::Edit {
@@ -687,8 +681,8 @@ pub async fn publish(
     }
     if let Some(at) = req.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let when = chrono::DateTime::parse_from_rfc3339(at).map_err(|_| {
-            ApiError::bad_request(
-                "invalid_time",
+            ApiError::new(
+                Code::InvalidTime,
                 format!("{at:?} is not an RFC 3339 time (2026-12-01T09:00:00+08:00)"),
             )
         })?;
@@ -808,8 +802,7 @@ pub async fn describe_columns(
             gongkai_catalog::VersionStatus::Draft | gongkai_catalog::VersionStatus::Rejected
         ) {
             return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "invalid_state",
+                Code::InvalidState,
                 format!(
                     "version {number} is {:?}: only drafts and rejected versions can change columns",
                     current.status

@@ -2,6 +2,7 @@
 
 use super::datasets::{visible_dataset, visible_version};
 use crate::auth::Caller;
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -47,8 +48,7 @@ pub async fn version_file(
 pub(crate) fn check_serves_data(d: &Dataset, caller: Option<&Principal>) -> Result<(), ApiError> {
     if d.status == DatasetStatus::Withdrawn {
         return Err(ApiError::new(
-            StatusCode::GONE,
-            "withdrawn",
+            Code::Withdrawn,
             format!(
                 "dataset {:?} has been withdrawn and serves no data / 该数据集已撤回{}",
                 d.slug,
@@ -62,8 +62,7 @@ pub(crate) fn check_serves_data(d: &Dataset, caller: Option<&Principal>) -> Resu
     let staff = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
     if d.disclosure == Disclosure::OnRequest && !staff {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "data_on_request",
+            Code::DataOnRequest,
             format!(
                 "dataset {:?} is 依申请公开: its data is given on request; apply to {} / 请向发布机关提出政府信息公开申请",
                 d.slug,
@@ -263,8 +262,7 @@ async fn xlsx_response(
     use rust_xlsxwriter::{ExcelDateTime, Format as Cell, Workbook};
     if v.rows as usize > XLSX_MAX_ROWS {
         return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "too_many_rows_for_xlsx",
+            Code::TooManyRowsForXlsx,
             format!(
                 "version {} has {} rows, more than a worksheet holds ({XLSX_MAX_ROWS}); download data.csv or data.parquet",
                 v.number, v.rows

@@ -4,6 +4,7 @@
 //! [`gongkai_catalog::feeds`]; this module lists the public catalogue and
 //! wraps the results in HTTP responses.
 
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -52,8 +53,8 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, 
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
     if !valid {
-        return Err(ApiError::bad_request(
-            "invalid_host",
+        return Err(ApiError::new(
+            Code::InvalidHost,
             "the Host header is not a valid host name; set public_url in the settings",
         ));
     }

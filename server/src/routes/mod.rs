@@ -10,11 +10,11 @@ pub(crate) mod sql;
 
 pub(crate) use datasets::dataset_summary;
 
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
@@ -230,13 +230,38 @@ async fn openapi() -> Json<serde_json::Value> {
             "parameters": params,
             "x-gongkai-access": op.access,
             "security": if op.access == "public" { json!([]) } else { json!([{"bearer": []}]) },
-            "responses": {"default": {"description": "JSON; errors as {\"error\": {\"code\", \"message\", \"details\"}}"}},
+            "responses": {"default": {
+                "description": "JSON; errors as {\"error\": {\"code\", \"message\", \"details\"}}",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }},
         });
     }
+    // Every error code, with its status and meaning (the registry in gongkai-codes).
+    let codes: Vec<serde_json::Value> = crate::error::Code::ALL
+        .iter()
+        .map(|c| json!({"code": c.name(), "status": c.status(), "meaning": c.meaning()}))
+        .collect();
+    let names: Vec<&str> = crate::error::Code::ALL.iter().map(|c| c.name()).collect();
     Json(json!({
         "openapi": "3.1.0",
         "info": {"title": "Gongkai 公开 API", "version": env!("CARGO_PKG_VERSION")},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {
+                        "code": {"type": "string", "enum": names},
+                        "message": {"type": "string"},
+                        "details": {"type": "object"},
+                    },
+                }},
+            }},
+        },
+        "x-error-codes": codes,
         "paths": paths,
     }))
 }
@@ -352,5 +377,5 @@ pub(crate) fn encode_all(
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(Code::NotFound, "no such endpoint")
 }

@@ -4,6 +4,7 @@ use super::datasets::{visible_dataset, visible_version};
 use super::downloads::check_serves_data;
 use super::sql::choose_format;
 use crate::auth::Caller;
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Body;
@@ -51,8 +52,8 @@ pub async fn version(
     let Query(pairs) = params?;
     let query = RowQuery::parse(&pairs)?;
     if query.after.as_ref().is_some_and(|c| c.version != number) {
-        return Err(ApiError::bad_request(
-            "invalid_row_query",
+        return Err(ApiError::new(
+            Code::InvalidRowQuery,
             "_next was issued for another version of this dataset",
         ));
     }

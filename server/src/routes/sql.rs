@@ -13,6 +13,7 @@
 //! Small complete results are kept in memory and served again by ETag.
 
 use super::TRUNCATED_HEADER;
+use crate::error::Code;
 use crate::results::CachedResult;
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
@@ -54,7 +55,7 @@ pub async fn get(
     let sql = params
         .q
         .clone()
-        .ok_or_else(|| ApiError::bad_request("missing_sql", "give the query as ?q=SELECT …"))?;
+        .ok_or_else(|| ApiError::new(Code::MissingSql, "give the query as ?q=SELECT …"))?;
     run(
         &state,
         Method::GET,
@@ -87,8 +88,8 @@ pub async fn post(
 pub(crate) fn choose_format(param: Option<&str>, headers: &HeaderMap) -> Result<Format, ApiError> {
     if let Some(f) = param {
         return Format::parse(f).ok_or_else(|| {
-            ApiError::bad_request(
-                "unsupported_format",
+            ApiError::new(
+                Code::UnsupportedFormat,
                 format!("unknown format {f:?}; use {}", Format::NAMES),
             )
         });
@@ -168,15 +169,11 @@ async fn run(
 ) -> Result<Response, ApiError> {
     let format = choose_format(format, headers)?;
     if sql.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "missing_sql",
-            "the SQL text is empty",
-        ));
+        return Err(ApiError::new(Code::MissingSql, "the SQL text is empty"));
     }
     if sql.len() > MAX_SQL_BYTES {
         return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "sql_too_long",
+            Code::SqlTooLong,
             format!("the SQL text is longer than {MAX_SQL_BYTES} bytes"),
         ));
     }

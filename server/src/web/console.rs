@@ -2,6 +2,7 @@
 
 use super::grid;
 use super::{Ctx, PageError, PageResult, alert, html_page, page, text};
+use crate::error::Code;
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
 use axum::extract::{Query, State};
@@ -20,8 +21,8 @@ pub struct ConsoleParams {
 /// Runs `sql` and keeps the first rows, under the endpoint's limits.
 async fn run(state: &AppState, sql: &str) -> Result<(Vec<RecordBatch>, bool), ApiError> {
     if sql.len() > 100_000 {
-        return Err(ApiError::bad_request(
-            "sql_too_long",
+        return Err(ApiError::new(
+            Code::SqlTooLong,
             "the SQL text is longer than 100000 bytes",
         ));
     }

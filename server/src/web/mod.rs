@@ -387,7 +387,7 @@ impl PageError {
     /// From an API error, keeping its status and message.
     pub fn from_api(ctx: &Ctx, e: ApiError) -> PageError {
         PageError {
-            status: e.status,
+            status: e.status(),
             message: e.message,
             lang: ctx.lang,
         }

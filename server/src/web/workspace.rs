@@ -11,6 +11,7 @@ use super::{
     html_page, notice, page, pii_label, status_label, text, thousands,
 };
 use crate::auth::{Caller, Signed};
+use crate::error::Code;
 use crate::routes::accounts::{self, ClientAddr};
 use crate::routes::datasets;
 use crate::{ApiError, AppState, publishing};
@@ -170,7 +171,8 @@ pub async fn login(
     let response = match answer {
         Ok(r) => r,
         Err(e) => {
-            let message = if e.status == StatusCode::UNAUTHORIZED {
+            let status = e.status();
+            let message = if status == StatusCode::UNAUTHORIZED {
                 ctx.t("用户名或密码错误。", "Wrong user name or password.")
                     .to_string()
             } else {
@@ -181,7 +183,7 @@ pub async fn login(
                 ctx.t("登录", "Sign in"),
                 login_form(&ctx, &next, &user, Some(&message)),
             ));
-            *r.status_mut() = e.status;
+            *r.status_mut() = status;
             // Throttled (429): say when to try again, as the API does.
             if let Some(secs) = e
                 .details
@@ -556,7 +558,7 @@ pub async fn create_dataset(State(state): State<AppState>, ctx: Ctx, body: Bytes
         Ok(new) => datasets::create(State(state.clone()), Signed(p.clone()), Ok(Json(new)))
             .await
             .map(|_| ()),
-        Err(e) => Err(ApiError::bad_request("invalid_form", e.to_string())),
+        Err(e) => Err(ApiError::new(Code::InvalidForm, e.to_string())),
     };
     match answer {
         Ok(()) => {
@@ -569,7 +571,7 @@ pub async fn create_dataset(State(state): State<AppState>, ctx: Ctx, body: Bytes
                 ctx.t("新建数据集", "New dataset"),
                 dataset_form(&ctx, &agencies, &form, Some(&e.message)),
             ));
-            *r.status_mut() = e.status;
+            *r.status_mut() = e.status();
             Ok(r)
         }
     }
@@ -771,13 +773,10 @@ async fn receive_upload(
     slug: &str,
     request: Request,
 ) -> Result<String, ApiError> {
-    let p = ctx.user.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            ctx.t("请先登录。", "Please sign in."),
-        )
-    })?;
+    let p = ctx
+        .user
+        .clone()
+        .ok_or_else(|| ApiError::new(Code::Unauthorized, ctx.t("请先登录。", "Please sign in.")))?;
     let d = datasets::visible_dataset(state, slug, Some(&p)).await?;
     if !p.can_edit(d.agency.as_deref()) {
         return Err(crate::auth::forbidden(
@@ -786,27 +785,27 @@ async fn receive_upload(
     }
     let mut multipart = Multipart::from_request(request, state)
         .await
-        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+        .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?;
     let mut csrf_ok = false;
     let mut sheet = None;
     while let Some(f) = multipart
         .next_field()
         .await
-        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?
+        .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?
     {
         match f.name() {
             Some("csrf") => {
                 let v = f
                     .text()
                     .await
-                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+                    .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?;
                 csrf_ok = ctx.csrf_ok(Some(v.trim()));
             }
             Some("sheet") => {
                 let v = f
                     .text()
                     .await
-                    .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+                    .map_err(|e| ApiError::new(Code::InvalidMultipart, e.body_text()))?;
                 sheet = Some(v.trim().to_string()).filter(|s| !s.is_empty());
             }
             Some("file") => {
@@ -820,8 +819,8 @@ async fn receive_upload(
                     .map(str::to_string)
                     .filter(|n| !n.is_empty())
                     .ok_or_else(|| {
-                        ApiError::bad_request(
-                            "missing_file",
+                        ApiError::new(
+                            Code::MissingFile,
                             "choose a file to upload / 请选择要上传的文件",
                         )
                     })?;
@@ -843,8 +842,8 @@ async fn receive_upload(
             _ => {}
         }
     }
-    Err(ApiError::bad_request(
-        "missing_file",
+    Err(ApiError::new(
+        Code::MissingFile,
         "the form has no file / 表单中没有文件",
     ))
 }
@@ -1237,7 +1236,7 @@ pub async fn version_action(
         ))
         .into_response()),
         Err(e) => {
-            let status = e.status;
+            let status = e.status();
             let mut r =
                 render_version(&state, &ctx, &p, &slug, number, Some(alert(&e.message))).await?;
             *r.status_mut() = status;
@@ -1320,7 +1319,7 @@ async fn save_columns(
     }
     if !redaction.is_empty() {
         let req = serde_json::from_value(json!({"columns": redaction}))
-            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+            .map_err(|e| ApiError::new(Code::InvalidForm, e.to_string()))?;
         let _ = datasets::redaction(
             State(state.clone()),
             Signed(p.clone()),
@@ -1331,7 +1330,7 @@ async fn save_columns(
     }
     if !descriptions.is_empty() {
         let req = serde_json::from_value(json!({"columns": descriptions}))
-            .map_err(|e| ApiError::bad_request("invalid_form", e.to_string()))?;
+            .map_err(|e| ApiError::new(Code::InvalidForm, e.to_string()))?;
         let _ = datasets::describe_columns(
             State(state.clone()),
             Signed(p.clone()),
