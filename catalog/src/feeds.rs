@@ -105,14 +105,12 @@ const FORMATS: &[(&str, &str, &str, &str)] = &[
     ("CSV", "csv", "text/csv", "CSV"),
 ];
 
-/// Whether the public may see the dataset in catalogues: not a draft, not 不予公开.
-pub fn is_listed(d: &Dataset) -> bool {
-    d.status != DatasetStatus::Draft && d.disclosure != Disclosure::NotPublic
+fn is_listed(d: &Dataset) -> bool {
+    d.is_listed()
 }
 
-/// Whether the dataset's data is served for download (published and 主动公开).
-pub fn serves_data(d: &Dataset) -> bool {
-    is_listed(d) && d.status == DatasetStatus::Published && d.disclosure == Disclosure::Public
+fn serves_data(d: &Dataset) -> bool {
+    d.serves_data()
 }
 
 // ---------------------------------------------------------------------------

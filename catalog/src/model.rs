@@ -225,6 +225,19 @@ pub struct DatasetPatch {
     pub meta: crate::MetadataPatch,
 }
 
+impl Dataset {
+    /// Whether the public sees the dataset in catalogues, search and feeds:
+    /// not a draft, not 不予公开 (withdrawn ones stay listed with their reason).
+    pub fn is_listed(&self) -> bool {
+        self.status != DatasetStatus::Draft && self.disclosure != Disclosure::NotPublic
+    }
+
+    /// Whether the dataset's data is served to the public: published and 主动公开.
+    pub fn serves_data(&self) -> bool {
+        self.status == DatasetStatus::Published && self.disclosure == Disclosure::Public
+    }
+}
+
 impl DatasetPatch {
     /// The fields this patch carries, by their API names.
     pub fn sent_fields(&self) -> Vec<&'static str> {

@@ -1,11 +1,10 @@
 //! Start-up wiring: settings → catalogue, store, engine → router → listener.
 
 use crate::settings::Settings;
-use crate::{examples, publishing, routes, storage};
 use anyhow::Context;
 use gongkai_catalog::{Catalog, Role, WorkCalendar};
+use gongkai_publish::{Publisher, storage};
 use gongkai_query::{Limits, QueryEngine};
-use object_store::ObjectStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,45 +13,25 @@ use tokio::net::TcpListener;
 /// Shared state of every request handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// Metadata store.
-    pub catalog: Catalog,
-    /// Object store (raw, drafts, published).
-    pub store: Arc<dyn ObjectStore>,
+    /// The application: catalogue, object store, search index and every use case.
+    pub publisher: Publisher,
     /// SQL engine over published versions.
     pub engine: Arc<QueryEngine>,
     /// Settings in force.
     pub settings: Arc<Settings>,
-    /// Working-day calendar for disclosure deadlines.
-    pub calendar: Arc<WorkCalendar>,
     /// Recent complete query results, by ETag.
-    pub results: Arc<crate::results::ResultCache>,
-    /// Full-text search over the public catalogue.
-    pub search: Arc<std::sync::RwLock<gongkai_catalog::search::SearchIndex>>,
+    pub results: Arc<crate::api::results::ResultCache>,
     /// Per-client request quotas and login throttling.
     pub limiter: Arc<crate::ratelimit::Limiter>,
-    /// Upload sizes per role, uploads per user, ingests at once.
-    pub uploads: Arc<crate::uploads::UploadGate>,
 }
 
 impl AppState {
     /// Opens the catalogue, the object store and the query engine.
     pub async fn open(settings: Settings) -> anyhow::Result<AppState> {
-        let catalog_url = settings.catalog_url();
-        if catalog_url.starts_with("sqlite:") {
-            std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-                format!(
-                    "creating the data directory {}",
-                    settings.data_dir.display()
-                )
-            })?;
-        }
-        let catalog = Catalog::connect(&catalog_url)
-            .await
-            .with_context(|| format!("opening the catalogue at {}", redact_url(&catalog_url)))?;
-        let store = storage::from_url(&settings.store_url())?;
+        let publisher = open_publisher(&settings).await?;
         let q = &settings.query;
         let engine = Arc::new(QueryEngine::new(
-            store.clone(),
+            publisher.store().clone(),
             Limits {
                 max_rows: q.max_rows,
                 timeout: Duration::from_secs(q.timeout_secs),
@@ -63,36 +42,48 @@ impl AppState {
                 ..Limits::default()
             },
         )?);
-        let calendar = match &settings.calendar_file {
-            None => WorkCalendar::china(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the calendar {}", path.display()))?;
-                WorkCalendar::from_toml(&text)
-                    .with_context(|| format!("parsing the calendar {}", path.display()))?
-            }
-        };
         let limiter = Arc::new(crate::ratelimit::Limiter::new(&settings.rate_limit));
-        let stale = storage::clear_spool(&settings);
-        if stale > 0 {
-            tracing::info!(files = stale, "removed spool files of interrupted uploads");
-        }
-        let uploads = Arc::new(crate::uploads::UploadGate::new(
-            settings.uploads.clone(),
-            settings.max_upload_bytes,
-        ));
         Ok(AppState {
-            limiter,
-            uploads,
-            catalog,
-            store,
+            publisher,
             engine,
+            limiter,
             settings: Arc::new(settings),
-            calendar: Arc::new(calendar),
             results: Arc::default(),
-            search: Arc::default(),
         })
     }
+}
+
+/// Opens the catalogue and the object store the settings name, and the
+/// application over them (what `serve` and every CLI command run on).
+pub async fn open_publisher(settings: &Settings) -> anyhow::Result<Publisher> {
+    let catalog_url = settings.catalog_url();
+    if catalog_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "creating the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+    }
+    let catalog = Catalog::connect(&catalog_url)
+        .await
+        .with_context(|| format!("opening the catalogue at {}", redact_url(&catalog_url)))?;
+    let store = storage::from_url(&settings.store_url())?;
+    let calendar = match &settings.calendar_file {
+        None => WorkCalendar::china(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the calendar {}", path.display()))?;
+            WorkCalendar::from_toml(&text)
+                .with_context(|| format!("parsing the calendar {}", path.display()))?
+        }
+    };
+    Ok(Publisher::new(
+        catalog,
+        store,
+        settings.publish_config(),
+        calendar,
+    ))
 }
 
 /// Hides the password of a database URL for messages.
@@ -118,10 +109,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         let state = AppState::open(settings).await?;
         bootstrap_admin(&state).await?;
-        if state.settings.load_examples && state.catalog.count_datasets().await? == 0 {
-            examples::load(&state).await?;
+        if state.settings.load_examples && state.publisher.catalog().count_datasets().await? == 0 {
+            state.publisher.load_examples().await?;
         }
-        let indexed = crate::catalogue::rebuild(&state)
+        let indexed = state
+            .publisher
+            .rebuild_search()
             .await
             .map_err(|e| anyhow::anyhow!("building the search index: {e}"))?;
         tracing::info!(datasets = indexed, "search index built");
@@ -158,9 +151,9 @@ impl Application {
         use hyper_util::server::conn::auto;
         use tower::ServiceExt;
 
-        let router = routes::router(self.state.clone());
-        let scheduler = tokio::spawn(publishing::run_scheduler(self.state.clone()));
-        let sweeper = tokio::spawn(crate::gc::run_periodically(self.state.clone()));
+        let router = crate::router::router(self.state.clone());
+        let scheduler = tokio::spawn(self.state.publisher.clone().run_scheduler());
+        let sweeper = tokio::spawn(self.state.publisher.clone().sweep_periodically());
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -215,19 +208,21 @@ impl Application {
         }
         scheduler.abort();
         sweeper.abort();
-        self.state.catalog.close().await;
+        self.state.publisher.catalog().close().await;
         Ok(())
     }
 }
 
 async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
     state
-        .catalog
+        .publisher
+        .catalog()
         .ensure_user("admin", Role::Admin, "system")
         .await?;
     if let Some(token) = &state.settings.admin_token {
         state
-            .catalog
+            .publisher
+            .catalog()
             .add_token(
                 "admin",
                 token.expose(),
@@ -235,10 +230,11 @@ async fn bootstrap_admin(state: &AppState) -> anyhow::Result<()> {
                 "system",
             )
             .await?;
-    } else if !state.catalog.has_admin_token().await? {
+    } else if !state.publisher.catalog().has_admin_token().await? {
         let token = gongkai_catalog::token::generate();
         state
-            .catalog
+            .publisher
+            .catalog()
             .add_token("admin", &token, "bootstrap (generated)", "system")
             .await?;
         println!("gongkai: admin token (shown once, store it now): {token}");

@@ -1,4 +1,5 @@
-//! Bearer-token authentication.
+//! Who is calling: bearer tokens (the API), the session cookie's name (set
+//! by both the API's and the pages' login), and the client's address.
 
 use crate::error::Code;
 use crate::{ApiError, AppState};
@@ -6,6 +7,29 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use gongkai_catalog::Principal;
+
+/// Name of the session cookie (set by both the API and the web login).
+pub const SESSION_COOKIE: &str = "gongkai_session";
+
+/// Where a request came from: the address the rate limiter counted
+/// (honouring `trust_forwarded_for`), for throttling and the audit log.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let addr = match parts.extensions.get::<crate::ratelimit::ClientIp>() {
+            Some(ip) => ip.0.to_string(),
+            None => parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        };
+        Ok(ClientAddr(addr))
+    }
+}
 
 /// The caller, if a valid token was presented. A presented but invalid token
 /// is an error (401), never silently anonymous.
@@ -42,7 +66,7 @@ impl FromRequestParts<AppState> for Caller {
         let Some(token) = bearer(parts)? else {
             return Ok(Caller(None));
         };
-        match state.catalog.authenticate(&token).await? {
+        match state.publisher.catalog().authenticate(&token).await? {
             Some(p) => Ok(Caller(Some(p))),
             None => Err(unauthorized("the token is unknown, revoked or expired")),
         }

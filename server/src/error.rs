@@ -121,6 +121,21 @@ impl From<gongkai_query::Error> for ApiError {
     }
 }
 
+impl From<gongkai_publish::Error> for ApiError {
+    fn from(e: gongkai_publish::Error) -> Self {
+        match e.code() {
+            Code::InternalError => ApiError::internal(e),
+            code => {
+                let error = ApiError::new(code, e.to_string());
+                match e.details() {
+                    Some(d) => error.with_details(d),
+                    None => error,
+                }
+            }
+        }
+    }
+}
+
 impl From<object_store::Error> for ApiError {
     fn from(e: object_store::Error) -> Self {
         match e {

@@ -359,11 +359,9 @@ async fn gc(
     target: StoreArgs,
 ) -> anyhow::Result<()> {
     let settings = Settings::load(&overrides(&target))?;
-    let state = gongkai_server::AppState::open(settings).await?;
+    let publisher = gongkai_server::open_publisher(&settings).await?;
     let grace = std::time::Duration::from_secs(grace_minutes.saturating_mul(60));
-    let sweep = gongkai_server::gc::sweep(&state, grace, dry_run)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let sweep = publisher.sweep(grace, dry_run).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&sweep)?);
     } else {
@@ -396,16 +394,14 @@ async fn gc(
             );
         }
     }
-    state.catalog.close().await;
+    publisher.catalog().close().await;
     Ok(())
 }
 
 async fn audit(withdraw: bool, json: bool, target: StoreArgs) -> anyhow::Result<bool> {
     let settings = Settings::load(&overrides(&target))?;
-    let state = gongkai_server::AppState::open(settings).await?;
-    let (scanned, findings) = gongkai_server::publishing::audit_published(&state, withdraw)
-        .await
-        .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let publisher = gongkai_server::open_publisher(&settings).await?;
+    let (scanned, findings) = publisher.audit_published(withdraw).await?;
     if json {
         println!(
             "{}",
@@ -434,7 +430,7 @@ async fn audit(withdraw: bool, json: bool, target: StoreArgs) -> anyhow::Result<
             );
         }
     }
-    state.catalog.close().await;
+    publisher.catalog().close().await;
     Ok(!findings.is_empty())
 }
 

@@ -342,7 +342,7 @@ impl Credential {
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(';'))
             .filter_map(|c| c.trim().split_once('='))
-            .find(|(name, value)| *name == crate::web::SESSION_COOKIE && !value.is_empty())
+            .find(|(name, value)| *name == crate::auth::SESSION_COOKIE && !value.is_empty())
             .map(|(_, value)| value.to_string());
         match session {
             Some(s) => Credential::Session(s),

@@ -3,6 +3,7 @@
 //! The environment and flags are read by clap in `main.rs` (each flag names its
 //! `GONGKAI_*` variable); this module merges them over the file and defaults.
 
+use gongkai_publish::{RawRetention, UploadSettings};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -102,55 +103,6 @@ impl Default for RateLimitSettings {
             max_clients: 100_000,
         }
     }
-}
-
-/// Upload sizes per role and how many uploads and ingests run at once
-/// (see `crate::uploads`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UploadSettings {
-    /// Largest upload of an editor, in bytes (never above `max_upload_bytes`).
-    pub editor_max_bytes: u64,
-    /// Largest upload of a reviewer, in bytes (never above `max_upload_bytes`).
-    pub reviewer_max_bytes: u64,
-    /// Largest upload of an administrator, in bytes (never above `max_upload_bytes`).
-    pub admin_max_bytes: u64,
-    /// Uploads one user may have in flight at once (429 `too_many_uploads` beyond).
-    pub per_user_concurrent: usize,
-    /// Ingests (decode, detect, type, redact, write Parquet) running at once
-    /// on this server; each may take up to about 1 GiB of memory.
-    pub max_concurrent_ingests: usize,
-    /// Seconds an upload waits for a free ingest slot before 503 `ingest_busy`.
-    pub queue_secs: u64,
-    /// Delimited uploads larger than this many bytes are ingested in two
-    /// streaming passes (memory independent of the file size).
-    pub stream_above_bytes: u64,
-}
-
-impl Default for UploadSettings {
-    fn default() -> Self {
-        UploadSettings {
-            editor_max_bytes: 256 << 20,
-            reviewer_max_bytes: 1 << 30,
-            admin_max_bytes: 1 << 30,
-            per_user_concurrent: 2,
-            max_concurrent_ingests: 2,
-            queue_secs: 120,
-            stream_above_bytes: 32 << 20,
-        }
-    }
-}
-
-/// What happens to a raw upload once its version is published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RawRetention {
-    /// Deleted when the version is published (default: least personal data
-    /// kept), and by the sweeper once the version can no longer be published
-    /// (see `crate::gc`).
-    UntilPublished,
-    /// Kept in the private prefix.
-    Keep,
 }
 
 /// All settings of a Gongkai process.
@@ -332,6 +284,22 @@ impl Settings {
                 absolute(&self.data_dir.join("catalog.db")).display()
             )
         })
+    }
+
+    /// What the application's use cases run under.
+    pub fn publish_config(&self) -> gongkai_publish::Config {
+        gongkai_publish::Config {
+            data_dir: self.data_dir.clone(),
+            store_url: self.store_url(),
+            max_upload_bytes: self.max_upload_bytes,
+            uploads: self.uploads.clone(),
+            raw_retention: self.raw_retention,
+            draft_raw_days: self.draft_raw_days,
+            scheduler_interval: std::time::Duration::from_secs(self.scheduler_interval_secs.max(1)),
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            session_hours: self.session_hours,
+            token_days: self.token_days,
+        }
     }
 
     /// The object store URL in force.

@@ -43,7 +43,7 @@ fn sums(c: &Value) -> bool {
 }
 
 async fn run(state: &AppState, sql: &str) -> Option<Vec<RecordBatch>> {
-    let tables = state.catalog.published_tables().await.ok()?;
+    let tables = state.publisher.catalog().published_tables().await.ok()?;
     let stream = state.engine.execute_sql(sql, tables).await.ok()?;
     stream.collect().await.ok().map(|(b, _)| b)
 }

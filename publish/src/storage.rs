@@ -5,10 +5,9 @@
 //! - `datasets/<dataset-id>/v<n>/part-0.parquet`: published versions (public, immutable).
 
 use object_store::ObjectStore;
-use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
-use object_store::prefix::PrefixStore;
+
 use std::sync::Arc;
 
 /// The object store URL could not be used.
@@ -46,19 +45,20 @@ pub fn from_url(url: &str) -> Result<Arc<dyn ObjectStore>, StoreUrlError> {
         })?;
         return Ok(Arc::new(LocalFileSystem::new_with_prefix(path)?));
     }
+    #[cfg(feature = "s3")]
     if let Some(rest) = url.strip_prefix("s3://") {
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
             return Err(StoreUrlError::Unsupported(url.to_string()));
         }
-        let s3 = AmazonS3Builder::from_env()
+        let s3 = object_store::aws::AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .build()?;
         let prefix = prefix.trim_matches('/');
         return Ok(if prefix.is_empty() {
             Arc::new(s3)
         } else {
-            Arc::new(PrefixStore::new(s3, prefix))
+            Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
         });
     }
     Err(StoreUrlError::Unsupported(url.to_string()))
@@ -107,13 +107,13 @@ pub fn safe_file_name(name: &str) -> String {
 
 /// Local directory for spooled uploads and drafts being written:
 /// `DATA_DIR/tmp` (files in it live only while one ingest runs).
-pub fn spool_dir(settings: &crate::settings::Settings) -> std::path::PathBuf {
-    settings.data_dir.join("tmp")
+pub fn spool_dir(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("tmp")
 }
 
 /// Removes spool files a killed process left behind; returns how many.
-pub fn clear_spool(settings: &crate::settings::Settings) -> usize {
-    let Ok(entries) = std::fs::read_dir(spool_dir(settings)) else {
+pub fn clear_spool(data_dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(spool_dir(data_dir)) else {
         return 0;
     };
     entries

@@ -27,7 +27,7 @@ async fn run(state: &AppState, sql: &str) -> Result<(Vec<RecordBatch>, bool), Ap
         ));
     }
     let prepared = state.engine.prepare(sql)?;
-    let tables = state.catalog.published_tables().await?;
+    let tables = state.publisher.catalog().published_tables().await?;
     let mut stream = state.engine.execute(prepared, tables).await?;
     let mut batches = Vec::new();
     let mut rows = 0;
@@ -61,7 +61,7 @@ fn sql_link(sql: &str) -> String {
 
 /// `GET /sql?q=…`.
 pub async fn page_handler(state: AppState, ctx: Ctx, params: ConsoleParams) -> PageResult {
-    let axum::Json(tables) = crate::routes::rows::tables(State(state.clone()))
+    let axum::Json(tables) = crate::api::rows::tables(State(state.clone()))
         .await
         .map_err(|e| PageError::from_api(&ctx, e))?;
     let tables = tables["tables"].as_array().cloned().unwrap_or_default();

@@ -28,8 +28,7 @@
 //! uploads (`AbortIncompleteMultipartUpload`, e.g. after one day); the
 //! report says `staging_checked: false` there.
 
-use crate::settings::RawRetention;
-use crate::{ApiError, AppState};
+use crate::{Error, Publisher, RawRetention};
 use futures::StreamExt;
 use gongkai_catalog::ExpiredRaw;
 use object_store::ObjectStoreExt;
@@ -76,109 +75,124 @@ pub struct Sweep {
     pub raw_expired: Vec<ExpiredRaw>,
 }
 
-/// Applies the raw-upload retention rule, then lists every object, compares
-/// with the catalogue and deletes orphans and stale staging files.
-pub async fn sweep(state: &AppState, grace: Duration, dry_run: bool) -> Result<Sweep, ApiError> {
-    let mut out = Sweep {
-        dry_run,
-        ..Sweep::default()
-    };
-    if state.settings.raw_retention == RawRetention::UntilPublished {
-        out.raw_expired = expire_raw_uploads(state, dry_run).await?;
-    }
-    // Read the references first: an object written after this read is young
-    // (inside the grace period) or referenced by a row committed after it.
-    let referenced: HashSet<String> = state.catalog.referenced_keys().await?.into_iter().collect();
-    let cutoff =
-        chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(ApiError::internal)?;
-    let mut orphans = Vec::new();
-    for prefix in PREFIXES {
-        let prefix = object_store::path::Path::from(*prefix);
-        let mut listing = state.store.list(Some(&prefix));
-        while let Some(meta) = listing.next().await {
-            let meta = meta?;
-            out.objects += 1;
-            let key = meta.location.to_string();
-            if referenced.contains(&key) {
-                out.referenced += 1;
-            } else if meta.last_modified > cutoff {
-                out.young += 1;
-            } else {
-                orphans.push((meta.location, meta.size));
-            }
-        }
-    }
-    for (location, size) in orphans {
-        if !dry_run {
-            match state.store.delete(&location).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        out.deleted_bytes += size;
-        out.deleted.push(location.to_string());
-    }
-    if !out.deleted.is_empty() {
-        tracing::info!(
-            deleted = out.deleted.len(),
-            bytes = out.deleted_bytes,
+impl Publisher {
+    /// Applies the raw-upload retention rule, then lists every object, compares
+    /// with the catalogue and deletes orphans and stale staging files.
+    pub async fn sweep(&self, grace: Duration, dry_run: bool) -> Result<Sweep, Error> {
+        let mut out = Sweep {
             dry_run,
-            "swept unreferenced objects"
-        );
-    }
-    if let Some(root) = local_root(&state.settings.store_url()) {
-        out.staging_checked = true;
-        let staged = tokio::task::spawn_blocking(move || sweep_staging(&root, grace, dry_run))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
-        out.staging_young = staged.young;
-        out.staging_bytes = staged.bytes;
-        out.staging_deleted = staged.deleted;
-        if !out.staging_deleted.is_empty() {
+            ..Sweep::default()
+        };
+        if self.config.raw_retention == RawRetention::UntilPublished {
+            out.raw_expired = self.expire_raw_uploads(dry_run).await?;
+        }
+        // Read the references first: an object written after this read is young
+        // (inside the grace period) or referenced by a row committed after it.
+        let referenced: HashSet<String> =
+            self.catalog.referenced_keys().await?.into_iter().collect();
+        let cutoff =
+            chrono::Utc::now() - chrono::Duration::from_std(grace).map_err(Error::internal)?;
+        let mut orphans = Vec::new();
+        for prefix in PREFIXES {
+            let prefix = object_store::path::Path::from(*prefix);
+            let mut listing = self.store.list(Some(&prefix));
+            while let Some(meta) = listing.next().await {
+                let meta = meta?;
+                out.objects += 1;
+                let key = meta.location.to_string();
+                if referenced.contains(&key) {
+                    out.referenced += 1;
+                } else if meta.last_modified > cutoff {
+                    out.young += 1;
+                } else {
+                    orphans.push((meta.location, meta.size));
+                }
+            }
+        }
+        for (location, size) in orphans {
+            if !dry_run {
+                match self.store.delete(&location).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            out.deleted_bytes += size;
+            out.deleted.push(location.to_string());
+        }
+        if !out.deleted.is_empty() {
             tracing::info!(
-                deleted = out.staging_deleted.len(),
-                bytes = out.staging_bytes,
+                deleted = out.deleted.len(),
+                bytes = out.deleted_bytes,
                 dry_run,
-                "swept staging files of interrupted writes"
+                "swept unreferenced objects"
             );
         }
-    }
-    Ok(out)
-}
-
-/// Deletes the raw uploads of versions that can no longer be published:
-/// each version forgets its upload first (audited), then the object is
-/// deleted; should that fail, the object is an orphan the next sweep removes.
-async fn expire_raw_uploads(state: &AppState, dry_run: bool) -> Result<Vec<ExpiredRaw>, ApiError> {
-    let expired = state
-        .catalog
-        .expired_raw_uploads(state.settings.draft_raw_days, chrono::Utc::now())
-        .await?;
-    if dry_run {
-        return Ok(expired);
-    }
-    let mut done = Vec::new();
-    for e in expired {
-        if !state.catalog.expire_raw(&e, SWEEPER).await? {
-            continue;
-        }
-        match state
-            .store
-            .delete(&object_store::path::Path::from(e.raw_key.clone()))
-            .await
-        {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-            Err(err) => {
-                tracing::warn!(dataset = %e.dataset, version = e.version, error = %err,
-                    "deleting an expired raw upload failed; the next sweep removes it");
+        if let Some(root) = local_root(&self.config.store_url) {
+            out.staging_checked = true;
+            let staged = tokio::task::spawn_blocking(move || sweep_staging(&root, grace, dry_run))
+                .await
+                .map_err(Error::internal)?
+                .map_err(Error::internal)?;
+            out.staging_young = staged.young;
+            out.staging_bytes = staged.bytes;
+            out.staging_deleted = staged.deleted;
+            if !out.staging_deleted.is_empty() {
+                tracing::info!(
+                    deleted = out.staging_deleted.len(),
+                    bytes = out.staging_bytes,
+                    dry_run,
+                    "swept staging files of interrupted writes"
+                );
             }
         }
-        tracing::info!(dataset = %e.dataset, version = e.version, reason = e.reason,
-            "raw upload expired");
-        done.push(e);
+        Ok(out)
     }
-    Ok(done)
+
+    /// Deletes the raw uploads of versions that can no longer be published:
+    /// each version forgets its upload first (audited), then the object is
+    /// deleted; should that fail, the object is an orphan the next sweep removes.
+    async fn expire_raw_uploads(&self, dry_run: bool) -> Result<Vec<ExpiredRaw>, Error> {
+        let expired = self
+            .catalog
+            .expired_raw_uploads(self.config.draft_raw_days, chrono::Utc::now())
+            .await?;
+        if dry_run {
+            return Ok(expired);
+        }
+        let mut done = Vec::new();
+        for e in expired {
+            if !self.catalog.expire_raw(&e, SWEEPER).await? {
+                continue;
+            }
+            match self
+                .store
+                .delete(&object_store::path::Path::from(e.raw_key.clone()))
+                .await
+            {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(err) => {
+                    tracing::warn!(dataset = %e.dataset, version = e.version, error = %err,
+                    "deleting an expired raw upload failed; the next sweep removes it");
+                }
+            }
+            tracing::info!(dataset = %e.dataset, version = e.version, reason = e.reason,
+            "raw upload expired");
+            done.push(e);
+        }
+        Ok(done)
+    }
+
+    /// Sweeps every [`INTERVAL`] while the server runs.
+    pub async fn sweep_periodically(self) {
+        let mut tick = tokio::time::interval(INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.sweep(DEFAULT_GRACE, false).await {
+                tracing::warn!(error = %e, "periodic sweep failed");
+            }
+        }
+    }
 }
 
 /// The actor the sweeper's changes are audited under.
@@ -267,18 +281,6 @@ fn remove_empty_parents(path: &Path, top: &Path) {
             break;
         }
         dir = d.parent();
-    }
-}
-
-/// Sweeps every [`INTERVAL`] while the server runs.
-pub async fn run_periodically(state: AppState) {
-    let mut tick = tokio::time::interval(INTERVAL);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if let Err(e) = sweep(&state, DEFAULT_GRACE, false).await {
-            tracing::warn!(error = %e, "periodic sweep failed");
-        }
     }
 }
 

@@ -13,8 +13,8 @@
 //! Small complete results are kept in memory and served again by ETag.
 
 use super::TRUNCATED_HEADER;
+use super::results::CachedResult;
 use crate::error::Code;
-use crate::results::CachedResult;
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
 use axum::Json;
@@ -178,7 +178,7 @@ async fn run(
         ));
     }
     let prepared = state.engine.prepare(sql)?;
-    let tables = state.catalog.published_tables().await?;
+    let tables = state.publisher.catalog().published_tables().await?;
     let max_rows = state.engine.limits().max_rows;
     let etag = etag_for(sql, format, max_rows, &prepared, &tables);
     let mut out = HeaderMap::new();

@@ -10,11 +10,12 @@ use super::{
     Ctx, PageError, PageResult, SESSION_COOKIE, action_label, alert, column_label, cookie, day,
     html_page, notice, page, pii_label, status_label, text, thousands,
 };
+use crate::api::accounts;
+use crate::api::datasets;
+use crate::auth::ClientAddr;
 use crate::auth::{Caller, Signed};
 use crate::error::Code;
-use crate::routes::accounts::{self, ClientAddr};
-use crate::routes::datasets;
-use crate::{ApiError, AppState, publishing};
+use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -241,7 +242,11 @@ pub async fn logout(
     let form = parse_form(&body);
     check_csrf(&ctx, &form)?;
     if let (Some(p), Some(token)) = (&ctx.user, cookie(&headers, SESSION_COOKIE))
-        && let Err(e) = state.catalog.revoke_secret(token, &p.user).await
+        && let Err(e) = state
+            .publisher
+            .catalog()
+            .revoke_secret(token, &p.user)
+            .await
     {
         tracing::warn!(error = %e, "revoking a web session failed");
     }
@@ -263,7 +268,8 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> PageResult {
     };
     let err = |e: ApiError| PageError::from_api(&ctx, e);
     let (all, _) = state
-        .catalog
+        .publisher
+        .catalog()
         .list_datasets(false, 2000, 0)
         .await
         .map_err(|e| err(e.into()))?;
@@ -347,14 +353,14 @@ pub async fn dashboard(State(state): State<AppState>, ctx: Ctx) -> PageResult {
 }
 
 async fn deadlines_of(state: &AppState, p: &Principal) -> Result<Value, ApiError> {
-    let Json(v) = if p.is_platform_admin() {
-        accounts::admin_deadlines(State(state.clone()), Signed(p.clone())).await?
+    let report = if p.is_platform_admin() {
+        state.publisher.all_deadlines(p).await?
     } else if let Some(a) = &p.agency {
-        accounts::agency_deadlines(State(state.clone()), Signed(p.clone()), Path(a.clone())).await?
+        state.publisher.agency_deadlines(a, p).await?
     } else {
         return Ok(Value::Null);
     };
-    Ok(v)
+    serde_json::to_value(report).map_err(ApiError::internal)
 }
 
 /// `GET /agency/review`: versions waiting for this reviewer.
@@ -507,7 +513,8 @@ fn dataset_form(
 
 async fn editable_agencies(state: &AppState, p: &Principal) -> Vec<gongkai_catalog::Agency> {
     state
-        .catalog
+        .publisher
+        .catalog()
         .agencies()
         .await
         .unwrap_or_default()
@@ -625,7 +632,9 @@ pub async fn dataset(
     )
     .await
     .map_err(|e| PageError::from_api(&ctx, e))?
-    .json;
+    .0;
+    let d = serde_json::to_value(d)
+        .map_err(|e| PageError::from_api(&ctx, crate::ApiError::internal(e)))?;
     let agency = d["agency"].as_str();
     let can_edit = p.can_edit(agency);
     let can_review = p.can_review(agency);
@@ -777,7 +786,11 @@ async fn receive_upload(
         .user
         .clone()
         .ok_or_else(|| ApiError::new(Code::Unauthorized, ctx.t("请先登录。", "Please sign in.")))?;
-    let d = datasets::visible_dataset(state, slug, Some(&p)).await?;
+    let d = state
+        .publisher
+        .dataset_for(slug, Some(&p))
+        .await
+        .map_err(crate::ApiError::from)?;
     if !p.can_edit(d.agency.as_deref()) {
         return Err(crate::auth::forbidden(
             "you may only upload to datasets of your own agency",
@@ -825,15 +838,10 @@ async fn receive_upload(
                         )
                     })?;
                 let stream = f.map(|r| r.map_err(|e| e.body_text()));
-                let version = publishing::upload(
-                    state,
-                    &d,
-                    (&p).into(),
-                    &name,
-                    sheet.clone(),
-                    Box::pin(stream),
-                )
-                .await?;
+                let version = state
+                    .publisher
+                    .upload(&d, (&p).into(), &name, sheet.clone(), Box::pin(stream))
+                    .await?;
                 return Ok(format!(
                     "/agency/datasets/{slug}/versions/{}?done=uploaded",
                     version.number
@@ -874,12 +882,16 @@ async fn render_version(
     flash: Option<Markup>,
 ) -> PageResult {
     let err = |e: ApiError| PageError::from_api(ctx, e);
-    let d = datasets::visible_dataset(state, slug, Some(p))
+    let d = state
+        .publisher
+        .dataset_for(slug, Some(p))
         .await
-        .map_err(err)?;
-    let version = datasets::visible_version(state, &d, number, Some(p))
+        .map_err(|e| err(e.into()))?;
+    let version = state
+        .publisher
+        .version_for(&d, number, Some(p))
         .await
-        .map_err(err)?;
+        .map_err(|e| err(e.into()))?;
     let Json(v) = datasets::version(
         State(state.clone()),
         Caller(Some(p.clone())),
@@ -887,13 +899,15 @@ async fn render_version(
     )
     .await
     .map_err(err)?;
+    let v = serde_json::to_value(v).map_err(|e| err(crate::ApiError::internal(e)))?;
     let report = &v["report"];
     let status = text(&v["status"]);
     let can_edit = p.can_edit(d.agency.as_deref());
     let can_review = p.can_review(d.agency.as_deref());
     let editable = matches!(status.as_str(), "draft" | "rejected");
     let published_before = state
-        .catalog
+        .publisher
+        .catalog()
         .versions(d.id)
         .await
         .map(|vs| vs.iter().any(|x| x.published_at.is_some()))
@@ -1277,8 +1291,16 @@ async fn save_columns(
     number: i64,
     form: &Form,
 ) -> Result<(), ApiError> {
-    let d = datasets::visible_dataset(state, slug, Some(p)).await?;
-    let v = datasets::visible_version(state, &d, number, Some(p)).await?;
+    let d = state
+        .publisher
+        .dataset_for(slug, Some(p))
+        .await
+        .map_err(crate::ApiError::from)?;
+    let v = state
+        .publisher
+        .version_for(&d, number, Some(p))
+        .await
+        .map_err(crate::ApiError::from)?;
     let mut descriptions = serde_json::Map::new();
     let mut redaction = serde_json::Map::new();
     for c in &v.columns {

@@ -1,6 +1,5 @@
 //! Downloads of published versions: Parquet (Range, strong ETag) and CSV (streamed).
 
-use super::datasets::{visible_dataset, visible_version};
 use crate::auth::Caller;
 use crate::error::Code;
 use crate::{ApiError, AppState};
@@ -9,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use gongkai_catalog::{Dataset, DatasetStatus, Disclosure, Principal, Version};
+use gongkai_catalog::{Dataset, Principal, Version};
 use gongkai_query::{Format, ResultEncoder};
 use object_store::path::Path as ObjectPath;
 use object_store::{GetOptions, GetRange};
@@ -21,12 +20,15 @@ pub async fn latest_file(
     Path((slug, file)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    let d = state.publisher.dataset_for(&slug, caller.as_ref()).await?;
     check_serves_data(&d, caller.as_ref())?;
     let number = d
         .latest_version
         .ok_or_else(|| ApiError::not_found(format!("a published version of {slug:?}")))?;
-    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    let v = state
+        .publisher
+        .version_for(&d, number, caller.as_ref())
+        .await?;
     serve(&state, &d, &v, &file, &headers, false).await
 }
 
@@ -37,40 +39,19 @@ pub async fn version_file(
     Path((slug, number, file)): Path<(String, i64, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    let d = state.publisher.dataset_for(&slug, caller.as_ref()).await?;
     check_serves_data(&d, caller.as_ref())?;
-    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    let v = state
+        .publisher
+        .version_for(&d, number, caller.as_ref())
+        .await?;
     serve(&state, &d, &v, &file, &headers, true).await
 }
 
 /// Withdrawn datasets serve nothing (410); data given only on request (依申请公开)
 /// is not downloadable by the public (403), only by the agency's staff.
 pub(crate) fn check_serves_data(d: &Dataset, caller: Option<&Principal>) -> Result<(), ApiError> {
-    if d.status == DatasetStatus::Withdrawn {
-        return Err(ApiError::new(
-            Code::Withdrawn,
-            format!(
-                "dataset {:?} has been withdrawn and serves no data / 该数据集已撤回{}",
-                d.slug,
-                d.withdrawn_reason
-                    .as_deref()
-                    .map(|r| format!("：{r}"))
-                    .unwrap_or_default()
-            ),
-        ));
-    }
-    let staff = caller.is_some_and(|p| p.can_view(d.agency.as_deref()));
-    if d.disclosure == Disclosure::OnRequest && !staff {
-        return Err(ApiError::new(
-            Code::DataOnRequest,
-            format!(
-                "dataset {:?} is 依申请公开: its data is given on request; apply to {} / 请向发布机关提出政府信息公开申请",
-                d.slug,
-                d.agency.as_deref().unwrap_or("the publishing agency")
-            ),
-        ));
-    }
-    Ok(())
+    Ok(gongkai_publish::policy::check_serves_data(d, caller)?)
 }
 
 async fn serve(
@@ -207,7 +188,7 @@ async fn parquet_response(
         range: range.map(|(s, e)| GetRange::Bounded(s..e + 1)),
         ..GetOptions::default()
     };
-    let result = state.store.get_opts(path, options).await?;
+    let result = state.publisher.store().get_opts(path, options).await?;
     let stream = result
         .into_stream()
         .map(|r| r.map_err(std::io::Error::other));

@@ -4,13 +4,14 @@
 //! [`gongkai_catalog::feeds`]; this module lists the public catalogue and
 //! wraps the results in HTTP responses.
 
-use crate::error::Code;
+use crate::links::base_url;
 use crate::{ApiError, AppState};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
-use gongkai_catalog::feeds::{CATALOGUE_HEADERS, Feeds, is_listed};
+use gongkai_catalog::feeds::{CATALOGUE_HEADERS, Feeds};
 use gongkai_catalog::{Agency, Dataset};
+use gongkai_publish::policy::listed as is_listed;
 use serde_json::Value;
 
 /// Datasets fetched per catalogue page while listing everything.
@@ -21,7 +22,11 @@ async fn public_datasets(state: &AppState) -> Result<Vec<Dataset>, ApiError> {
     let mut out = Vec::new();
     let mut offset = 0;
     loop {
-        let (page, total) = state.catalog.list_datasets(true, PAGE, offset).await?;
+        let (page, total) = state
+            .publisher
+            .catalog()
+            .list_datasets(true, PAGE, offset)
+            .await?;
         let n = page.len() as i64;
         // The store already filters; filter again so a feed can never leak a draft.
         out.extend(page.into_iter().filter(is_listed));
@@ -33,34 +38,6 @@ async fn public_datasets(state: &AppState) -> Result<Vec<Dataset>, ApiError> {
     Ok(out)
 }
 
-/// The public base URL: `public_url` from the settings, else `http://{Host}`.
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    if let Some(u) = state
-        .settings
-        .public_url
-        .as_deref()
-        .filter(|u| !u.is_empty())
-    {
-        return Ok(u.trim_end_matches('/').to_string());
-    }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-        .unwrap_or(state.settings.listen.as_str());
-    let valid = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
-    if !valid {
-        return Err(ApiError::new(
-            Code::InvalidHost,
-            "the Host header is not a valid host name; set public_url in the settings",
-        ));
-    }
-    Ok(format!("http://{host}"))
-}
-
 /// The listed datasets, all agencies and the base URL.
 async fn inputs(
     state: &AppState,
@@ -68,7 +45,7 @@ async fn inputs(
 ) -> Result<(Vec<Dataset>, Vec<Agency>, String), ApiError> {
     let base = base_url(state, headers)?;
     let datasets = public_datasets(state).await?;
-    let agencies = state.catalog.agencies().await?;
+    let agencies = state.publisher.catalog().agencies().await?;
     Ok((datasets, agencies, base))
 }
 
@@ -194,19 +171,4 @@ fn xlsx(rows: &[Vec<String>]) -> Result<Vec<u8>, ApiError> {
     sheet.autofilter(0, 0, last_row, last_col).map_err(fail)?;
     sheet.set_freeze_panes(1, 0).map_err(fail)?;
     book.save_to_buffer().map_err(fail)
-}
-
-/// The schema.org `Dataset` object of a dataset, for `GET /api/v1/datasets/{slug}`.
-/// Links are absolute under `public_url` when it is set, absolute paths otherwise.
-pub(crate) async fn schema_org(state: &AppState, d: &Dataset) -> Result<Value, ApiError> {
-    let agency = match d.agency.as_deref() {
-        Some(slug) => match state.catalog.agency(slug).await {
-            Ok(a) => Some(a),
-            Err(gongkai_catalog::Error::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        },
-        None => None,
-    };
-    let base = state.settings.public_url.as_deref().unwrap_or("");
-    Ok(gongkai_catalog::feeds::schema_org(d, agency.as_ref(), base))
 }

@@ -6,8 +6,7 @@
 //! keeps its redaction. A type change that some value cannot take is refused
 //! with the rows that do not fit; nothing is silently nulled.
 
-use crate::ApiError;
-use crate::error::Code;
+use crate::Error;
 use arrow::array::{Array, ArrayRef};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -47,12 +46,8 @@ pub fn original_name<'a>(overrides: &'a Overrides, current: &'a str) -> &'a str 
         .unwrap_or(current)
 }
 
-fn unprocessable(code: Code, message: String) -> ApiError {
-    ApiError::new(code, message)
-}
-
 /// The Arrow type for a requested type name.
-pub fn parse_type(name: &str) -> Result<DataType, ApiError> {
+pub fn parse_type(name: &str) -> Result<DataType, Error> {
     let t = match name.trim().to_ascii_lowercase().as_str() {
         "text" | "string" | "utf8" => DataType::Utf8,
         "integer" | "int" | "int64" => DataType::Int64,
@@ -61,12 +56,9 @@ pub fn parse_type(name: &str) -> Result<DataType, ApiError> {
         "date" | "date32" => DataType::Date32,
         "boolean" | "bool" => DataType::Boolean,
         _ => name.trim().parse::<DataType>().map_err(|_| {
-            unprocessable(
-        Code::InvalidType,
-                format!(
-                    "unknown type {name:?}; use text, integer, decimal, number, date, boolean or an Arrow type such as Decimal128(18, 2)"
-                ),
-            )
+            Error::InvalidType(format!(
+                "unknown type {name:?}; use text, integer, decimal, number, date, boolean or an Arrow type such as Decimal128(18, 2)"
+            ))
         })?,
     };
     let allowed = matches!(
@@ -84,10 +76,9 @@ pub fn parse_type(name: &str) -> Result<DataType, ApiError> {
     if allowed {
         Ok(t)
     } else {
-        Err(unprocessable(
-            Code::InvalidType,
-            format!("columns cannot be published as {t}"),
-        ))
+        Err(Error::InvalidType(format!(
+            "columns cannot be published as {t}"
+        )))
     }
 }
 
@@ -100,10 +91,7 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// Applies `overrides` to an ingested table and its report.
-pub fn apply(
-    ingested: &mut gongkai_ingest::Ingested,
-    overrides: &Overrides,
-) -> Result<(), ApiError> {
+pub fn apply(ingested: &mut gongkai_ingest::Ingested, overrides: &Overrides) -> Result<(), Error> {
     ingested.batch = apply_to_batch(ingested.batch.clone(), overrides, 0)?;
     apply_to_report(&mut ingested.report, overrides);
     Ok(())
@@ -115,7 +103,7 @@ pub fn apply_to_batch(
     batch: RecordBatch,
     overrides: &Overrides,
     first_row: usize,
-) -> Result<RecordBatch, ApiError> {
+) -> Result<RecordBatch, Error> {
     if overrides.is_empty() {
         return Ok(batch);
     }
@@ -137,12 +125,7 @@ pub fn apply_to_batch(
         }
         if let Some(n) = o.and_then(|o| o.name.as_deref()) {
             if !valid_name(n) {
-                return Err(unprocessable(
-                    Code::InvalidName,
-                    format!(
-                        "{n:?} is not a valid column name: use lower-case ASCII letters, digits and _, starting with a letter or _, at most 63 characters"
-                    ),
-                ));
+                return Err(Error::InvalidName(n.to_string()));
             }
             field = field.with_name(n);
         }
@@ -151,15 +134,12 @@ pub fn apply_to_batch(
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = fields.iter().find(|f| !seen.insert(f.name().clone())) {
-        return Err(unprocessable(
-            Code::DuplicateName,
-            format!("two columns would be called {:?}", dup.name()),
-        ));
+        return Err(Error::DuplicateName(dup.name().clone()));
     }
     let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
     let options =
         arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-    RecordBatch::try_new_with_options(schema, arrays, &options).map_err(ApiError::internal)
+    RecordBatch::try_new_with_options(schema, arrays, &options).map_err(Error::internal)
 }
 
 /// Applies `overrides` to an ingest report: names and types of its columns,
@@ -195,16 +175,17 @@ fn retype(
     column: &str,
     target: &DataType,
     first_row: usize,
-) -> Result<ArrayRef, ApiError> {
+) -> Result<ArrayRef, Error> {
     let options = CastOptions {
         safe: true,
         ..CastOptions::default()
     };
-    let cast = cast_with_options(array, target, &options).map_err(|e| {
-        unprocessable(
-            Code::CannotRetype,
-            format!("column {column:?} cannot become {target}: {e}"),
-        )
+    let cast = cast_with_options(array, target, &options).map_err(|e| Error::CannotRetype {
+        message: format!("column {column:?} cannot become {target}: {e}"),
+        column: column.to_string(),
+        to_type: target.to_string(),
+        failures: array.len() - array.null_count(),
+        examples: Vec::new(),
     })?;
     let bad: Vec<usize> = (0..array.len())
         .filter(|&r| array.is_valid(r) && cast.is_null(r))
@@ -224,16 +205,18 @@ fn retype(
             })
         })
         .collect();
-    Err(unprocessable(
-        Code::CannotRetype,
-        format!(
+    Err(Error::CannotRetype {
+        message: format!(
             "column {column:?} cannot become {target}: {} value(s) do not fit, first in data row {} / 有 {} 个值无法转换",
             bad.len(),
             first_row + bad[0] + 1,
             bad.len()
         ),
-    )
-    .with_details(serde_json::json!({"column": column, "type": target.to_string(), "failures": bad.len(), "examples": examples})))
+        column: column.to_string(),
+        to_type: target.to_string(),
+        failures: bad.len(),
+        examples,
+    })
 }
 
 #[cfg(test)]
@@ -263,8 +246,8 @@ mod tests {
             Some("x"),
         ]));
         let e = retype(&a, "n", &DataType::Int64, 0).unwrap_err();
-        assert_eq!(e.code.name(), "cannot_retype");
-        assert!(e.message.contains("data row 3"), "{}", e.message);
+        assert_eq!(e.code(), gongkai_codes::Code::CannotRetype);
+        assert!(e.to_string().contains("data row 3"), "{e}");
         let ok: ArrayRef = Arc::new(arrow::array::StringArray::from(vec![Some("1"), None]));
         assert_eq!(
             retype(&ok, "n", &DataType::Int64, 0).unwrap().null_count(),

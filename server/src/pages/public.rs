@@ -9,8 +9,8 @@ use super::{
     page_with_head, pii_label, status_label, text, thousands,
 };
 use crate::AppState;
+use crate::api::{accounts, datasets, downloads};
 use crate::auth::Caller;
-use crate::routes::{accounts, datasets, downloads};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
 use gongkai_catalog::PublishedTable;
@@ -43,7 +43,7 @@ async fn search_api(
         .map_err(crate::ApiError::internal)?;
     let query = Query::try_from_uri(&uri);
     let axum::Json(v) = datasets::list(State(state.clone()), query).await?;
-    Ok(v)
+    serde_json::to_value(v).map_err(crate::ApiError::internal)
 }
 
 fn pairs_of(uri: &Uri) -> Vec<(String, String)> {
@@ -116,7 +116,8 @@ fn search_form(ctx: &Ctx, q: &str) -> Markup {
 /// Agency slug → display name in the page language.
 async fn agency_names(state: &AppState, ctx: &Ctx) -> std::collections::HashMap<String, String> {
     state
-        .catalog
+        .publisher
+        .catalog()
         .agencies()
         .await
         .unwrap_or_default()
@@ -163,7 +164,8 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> PageResult {
         .await
         .map_err(|e| PageError::from_api(&ctx, e))?;
     let agencies = state
-        .catalog
+        .publisher
+        .catalog()
         .agencies()
         .await
         .map_err(|e| PageError::from_api(&ctx, e.into()))?;
@@ -354,21 +356,24 @@ pub async fn dataset(
     let detail = datasets::show(State(state.clone()), Caller(None), Path(slug.clone()))
         .await
         .map_err(err)?
-        .json;
-    let d = datasets::visible_dataset(&state, &slug, None)
+        .0;
+    let detail = serde_json::to_value(detail).map_err(|e| err(crate::ApiError::internal(e)))?;
+    let d = state
+        .publisher
+        .dataset_for(&slug, None)
         .await
-        .map_err(err)?;
+        .map_err(|e| err(e.into()))?;
     let pairs = pairs_of(&uri);
     let serves = downloads::check_serves_data(&d, None);
     let columns: Vec<Value> = detail["columns"].as_array().cloned().unwrap_or_default();
-    let base = crate::routes::feeds::base_url(&state, &headers).unwrap_or_default();
+    let base = crate::links::base_url(&state, &headers).unwrap_or_default();
     let here = format!("/datasets/{slug}");
 
     // Preview grid.
     let mut preview: Option<Result<(Markup, u64), String>> = None;
     if serves.is_ok()
         && let Some(n) = d.latest_version
-        && let Ok(v) = datasets::visible_version(&state, &d, n, None).await
+        && let Ok(v) = state.publisher.version_for(&d, n, None).await
         && let Some(key) = v.public_key.clone()
     {
         let (q, page_no) = preview_query(&pairs);
@@ -723,9 +728,13 @@ pub async fn agency(
     ctx: Ctx,
     Path(slug): Path<String>,
 ) -> PageResult {
-    let axum::Json(a) = accounts::agency(State(state.clone()), Path(slug.clone()))
+    let a = state
+        .publisher
+        .agency_detail(&slug)
         .await
-        .map_err(|e| PageError::from_api(&ctx, e))?;
+        .map_err(|e| PageError::from_api(&ctx, e.into()))?;
+    let a = serde_json::to_value(a)
+        .map_err(|e| PageError::from_api(&ctx, crate::ApiError::internal(e)))?;
     let result = search_api(
         &state,
         &[

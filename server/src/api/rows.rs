@@ -1,6 +1,5 @@
 //! The row API (`…/rows`) and the table listing (`/api/v1/tables`).
 
-use super::datasets::{visible_dataset, visible_version};
 use super::downloads::check_serves_data;
 use super::sql::choose_format;
 use crate::auth::Caller;
@@ -29,7 +28,7 @@ pub async fn latest(
 ) -> Result<Response, ApiError> {
     let Query(pairs) = params?;
     let query = RowQuery::parse(&pairs)?;
-    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    let d = state.publisher.dataset_for(&slug, caller.as_ref()).await?;
     check_serves_data(&d, caller.as_ref())?;
     let number = match &query.after {
         Some(c) => c.version,
@@ -37,7 +36,10 @@ pub async fn latest(
             .latest_version
             .ok_or_else(|| ApiError::not_found(format!("a published version of {slug:?}")))?,
     };
-    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    let v = state
+        .publisher
+        .version_for(&d, number, caller.as_ref())
+        .await?;
     page(&state, &d, &v, query, &pairs, &headers).await
 }
 
@@ -57,9 +59,12 @@ pub async fn version(
             "_next was issued for another version of this dataset",
         ));
     }
-    let d = visible_dataset(&state, &slug, caller.as_ref()).await?;
+    let d = state.publisher.dataset_for(&slug, caller.as_ref()).await?;
     check_serves_data(&d, caller.as_ref())?;
-    let v = visible_version(&state, &d, number, caller.as_ref()).await?;
+    let v = state
+        .publisher
+        .version_for(&d, number, caller.as_ref())
+        .await?;
     page(&state, &d, &v, query, &pairs, &headers).await
 }
 
@@ -140,7 +145,7 @@ async fn page(
 
 /// `GET /api/v1/tables`: every table SQL can read, with its columns.
 pub async fn tables(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let published = state.catalog.published_tables().await?;
+    let published = state.publisher.catalog().published_tables().await?;
     let mut by_slug: BTreeMap<&str, Vec<&PublishedTable>> = BTreeMap::new();
     for t in &published {
         by_slug.entry(t.slug.as_str()).or_default().push(t);

@@ -34,8 +34,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
 use sha2::Sha256;
 
-/// Name of the session cookie (set by both the API and the web login).
-pub const SESSION_COOKIE: &str = "gongkai_session";
+use crate::auth::SESSION_COOKIE;
 /// Name of the language cookie.
 const LANG_COOKIE: &str = "gongkai_lang";
 
@@ -203,7 +202,7 @@ impl FromRequestParts<AppState> for Ctx {
         let mut user = None;
         let mut csrf = None;
         if let Some(token) = session {
-            match state.catalog.authenticate(&token).await {
+            match state.publisher.catalog().authenticate(&token).await {
                 Ok(Some(p)) => {
                     csrf = Some(csrf_for(&token));
                     user = Some(p);

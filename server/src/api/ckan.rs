@@ -15,7 +15,7 @@
 //! remove their copy) and are left out of lists and searches; drafts and
 //! 不予公开 datasets do not exist here.
 
-use super::dataset_summary;
+use super::datasets::dataset_summary;
 use crate::{ApiError, AppState};
 use axum::Json;
 use axum::body::Bytes;
@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gongkai_catalog::search::SearchQuery;
 use gongkai_catalog::{Agency, DatasetStatus, Disclosure, metadata};
+use gongkai_publish::views::DatasetSummary;
 use gongkai_query::{Filter, Op, RowQuery};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -195,7 +196,7 @@ pub async fn action(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let base = match super::feeds::base_url(&state, &headers) {
+    let base = match crate::links::base_url(&state, &headers) {
         Ok(base) => base,
         Err(e) => return e.into_response(),
     };
@@ -246,11 +247,8 @@ pub async fn action(
 }
 
 /// Stable CKAN id of a dataset.
-fn package_id(summary: &Value) -> String {
-    format!(
-        "00000000-0000-0000-0000-{:012}",
-        summary["id"].as_i64().unwrap_or(0)
-    )
+fn package_id(summary: &DatasetSummary) -> String {
+    format!("00000000-0000-0000-0000-{:012}", summary.id)
 }
 
 fn organization(a: &Agency, base: &str, count: Option<usize>) -> Value {
@@ -294,15 +292,15 @@ fn group(t: &metadata::Theme, count: Option<usize>) -> Value {
     g
 }
 
-/// A CKAN package dict from a dataset summary.
-fn package(s: &Value, agencies: &HashMap<String, Agency>, base: &str) -> Value {
-    let slug = s["slug"].as_str().unwrap_or_default();
+/// A CKAN package dict from a dataset summary: resources only where the
+/// dataset serves data, `deleted` when it was withdrawn (harvesters drop it).
+fn package(s: &DatasetSummary, agencies: &HashMap<String, Agency>, base: &str) -> Value {
+    let slug = s.slug.as_str();
     let id = package_id(s);
-    let withdrawn = s["status"] == "withdrawn";
-    let serves_data = s["status"] == "published" && s["disclosure"] == "public";
-    let modified = s["updated_at"].clone();
+    let withdrawn = s.status == DatasetStatus::Withdrawn;
+    let modified = s.updated_at.clone();
     let mut resources = Vec::new();
-    if serves_data {
+    if s.serves_data() {
         for (position, (rid, format, mime, file)) in [
             (
                 slug.to_string(),
@@ -318,7 +316,7 @@ fn package(s: &Value, agencies: &HashMap<String, Agency>, base: &str) -> Value {
             resources.push(json!({
                 "id": rid,
                 "package_id": id,
-                "name": format!("{} ({format})", s["title"].as_str().unwrap_or(slug)),
+                "name": format!("{} ({format})", s.title),
                 "description": "",
                 "format": format,
                 "mimetype": mime,
@@ -326,58 +324,51 @@ fn package(s: &Value, agencies: &HashMap<String, Agency>, base: &str) -> Value {
                 "url_type": "",
                 "state": "active",
                 "position": position,
-                "created": s["published_at"],
+                "created": s.published_at,
                 "last_modified": modified,
                 "datastore_active": position == 0,
             }));
         }
     }
-    let tags: Vec<Value> = s["keywords"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
+    let tags: Vec<Value> = s
+        .keywords
+        .iter()
         .map(|k| json!({"name": k, "display_name": k, "state": "active", "vocabulary_id": null}))
         .collect();
-    let groups: Vec<Value> = s["themes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["code"].as_str())
-        .filter_map(metadata::theme)
+    let groups: Vec<Value> = s
+        .themes
+        .iter()
+        .filter_map(|t| metadata::theme(&t.code))
         .map(|t| group(t, None))
         .collect();
-    let org = s["agency"]
-        .as_str()
+    let org = s
+        .agency
+        .as_deref()
         .and_then(|a| agencies.get(a))
         .map(|a| organization(a, base, None));
     let mut extras = Vec::new();
-    let mut extra = |key: &str, value: &Value| {
-        let v = match value {
-            Value::Null => return,
-            Value::String(x) if x.is_empty() => return,
-            Value::String(x) => x.clone(),
-            other => other.to_string(),
-        };
-        extras.push(json!({"key": key, "value": v}));
+    let mut extra = |key: &str, value: Option<&str>| {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            extras.push(json!({"key": key, "value": v}));
+        }
     };
-    extra("disclosure", &s["disclosure"]);
-    extra("disclosure_label", &s["disclosure_label"]);
-    extra("index_number", &s["index_number"]);
-    extra("title_en", &s["title_en"]);
-    extra("update_frequency", &s["update_frequency"]);
-    extra("temporal_start", &s["temporal"]["start"]);
-    extra("temporal_end", &s["temporal"]["end"]);
-    extra("spatial_text", &s["spatial"]);
-    extra("decision_date", &s["decision_date"]);
-    extra("produced_date", &s["produced_date"]);
-    extra("withdrawn_reason", &s["withdrawn_reason"]);
-    let licence = s["licence"].as_str().unwrap_or(metadata::DEFAULT_LICENCE);
+    extra("disclosure", Some(s.disclosure.as_str()));
+    extra("disclosure_label", Some(&s.disclosure_label));
+    extra("index_number", s.index_number.as_deref());
+    extra("title_en", s.title_en.as_deref());
+    extra("update_frequency", s.update_frequency.as_deref());
+    extra("temporal_start", s.temporal.start.as_deref());
+    extra("temporal_end", s.temporal.end.as_deref());
+    extra("spatial_text", s.spatial.as_deref());
+    extra("decision_date", s.decision_date.as_deref());
+    extra("produced_date", s.produced_date.as_deref());
+    extra("withdrawn_reason", s.withdrawn_reason.as_deref());
+    let licence = s.licence.as_deref().unwrap_or(metadata::DEFAULT_LICENCE);
     json!({
         "id": id,
         "name": slug,
-        "title": s["title"],
-        "notes": s["description"],
+        "title": s.title,
+        "notes": s.description,
         "type": "dataset",
         "state": if withdrawn { "deleted" } else { "active" },
         "private": false,
@@ -385,14 +376,14 @@ fn package(s: &Value, agencies: &HashMap<String, Agency>, base: &str) -> Value {
         "license_id": licence,
         "license_title": licence,
         "license_url": metadata::licence_url(licence),
-        "metadata_created": s["created_at"],
+        "metadata_created": s.created_at,
         "metadata_modified": modified,
         "author": org.as_ref().map(|o| o["title"].clone()),
         "maintainer": org.as_ref().map(|o| o["title"].clone()),
         "url": format!("{base}/datasets/{slug}"),
-        "version": s["latest_version"],
+        "version": s.latest_version,
         "organization": org,
-        "owner_org": s["agency"],
+        "owner_org": s.agency,
         "groups": groups,
         "tags": tags,
         "num_tags": tags.len(),
@@ -404,7 +395,8 @@ fn package(s: &Value, agencies: &HashMap<String, Agency>, base: &str) -> Value {
 
 async fn agency_map(state: &AppState) -> Result<HashMap<String, Agency>, CkanError> {
     Ok(state
-        .catalog
+        .publisher
+        .catalog()
         .agencies()
         .await?
         .into_iter()
@@ -413,9 +405,10 @@ async fn agency_map(state: &AppState) -> Result<HashMap<String, Agency>, CkanErr
 }
 
 /// Summaries of every active (published) public dataset matching `q`, by relevance.
-fn active(state: &AppState, q: &str) -> Result<Vec<(Value, usize)>, CkanError> {
+fn active(state: &AppState, q: &str) -> Result<Vec<(DatasetSummary, usize)>, CkanError> {
     let ix = state
-        .search
+        .publisher
+        .search_index()
         .read()
         .map_err(|_| CkanError::from(ApiError::internal("search index lock poisoned")))?;
     let r = ix.search(&SearchQuery {
@@ -424,17 +417,21 @@ fn active(state: &AppState, q: &str) -> Result<Vec<(Value, usize)>, CkanError> {
         limit: usize::MAX,
         ..SearchQuery::default()
     });
-    Ok(r.hits
+    r.hits
         .into_iter()
         .enumerate()
-        .map(|(i, h)| (h, i))
-        .collect())
+        .map(|(i, h)| {
+            serde_json::from_value(h)
+                .map(|s| (s, i))
+                .map_err(|e| CkanError::from(ApiError::internal(e)))
+        })
+        .collect()
 }
 
 async fn package_list(state: &AppState, p: &Map<String, Value>) -> Result<Value, CkanError> {
     let mut names: Vec<String> = active(state, "")?
         .into_iter()
-        .filter_map(|(s, _)| s["slug"].as_str().map(String::from))
+        .map(|(s, _)| s.slug)
         .collect();
     names.sort();
     let offset = int_param(p, "offset", 0)?;
@@ -758,7 +755,8 @@ async fn find_dataset(
         Some(n) => {
             let n: i64 = n.parse().map_err(|_| CkanError::not_found(&id))?;
             state
-                .catalog
+                .publisher
+                .catalog()
                 .dataset_by_id(n)
                 .await
                 .map_err(|_| CkanError::not_found(&id))?
@@ -767,7 +765,8 @@ async fn find_dataset(
         None => id.clone(),
     };
     let d = state
-        .catalog
+        .publisher
+        .catalog()
         .dataset(&slug)
         .await
         .map_err(|_| CkanError::not_found(&id))?;
@@ -788,8 +787,8 @@ async fn package_show(
 }
 
 fn package_counts(
-    hits: &[(Value, usize)],
-    key: impl Fn(&Value) -> Vec<String>,
+    hits: &[(DatasetSummary, usize)],
+    key: impl Fn(&DatasetSummary) -> Vec<String>,
 ) -> HashMap<String, usize> {
     let mut out = HashMap::new();
     for (s, _) in hits {
@@ -800,21 +799,16 @@ fn package_counts(
     out
 }
 
-fn agency_of(s: &Value) -> Vec<String> {
-    s["agency"].as_str().map(String::from).into_iter().collect()
+fn agency_of(s: &DatasetSummary) -> Vec<String> {
+    s.agency.clone().into_iter().collect()
 }
 
-fn themes_of(s: &Value) -> Vec<String> {
-    s["themes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t["code"].as_str().map(String::from))
-        .collect()
+fn themes_of(s: &DatasetSummary) -> Vec<String> {
+    s.themes.iter().map(|t| t.code.clone()).collect()
 }
 
 async fn organization_list(state: &AppState, p: &Map<String, Value>) -> Result<Value, CkanError> {
-    let agencies = state.catalog.agencies().await?;
+    let agencies = state.publisher.catalog().agencies().await?;
     if bool_param(p, "all_fields") {
         let counts = package_counts(&active(state, "")?, agency_of);
         return Ok(json!(
@@ -836,15 +830,16 @@ async fn organization_show(
 ) -> Result<Value, CkanError> {
     let id = text_param(p, "id").ok_or_else(|| CkanError::validation("id", "Missing value"))?;
     let a = state
-        .catalog
+        .publisher
+        .catalog()
         .agency(&id)
         .await
         .map_err(|_| CkanError::not_found(&id))?;
     let hits = active(state, "")?;
-    let mine: Vec<&Value> = hits
+    let mine: Vec<&DatasetSummary> = hits
         .iter()
         .map(|(s, _)| s)
-        .filter(|s| s["agency"].as_str() == Some(a.slug.as_str()))
+        .filter(|s| s.agency.as_deref() == Some(a.slug.as_str()))
         .collect();
     let mut o = organization(&a, base, Some(mine.len()));
     if bool_param(p, "include_datasets") {
@@ -881,7 +876,7 @@ async fn group_show(
     let id = text_param(p, "id").ok_or_else(|| CkanError::validation("id", "Missing value"))?;
     let t = metadata::theme(&id).ok_or_else(|| CkanError::not_found(&id))?;
     let hits = active(state, "")?;
-    let mine: Vec<&Value> = hits
+    let mine: Vec<&DatasetSummary> = hits
         .iter()
         .map(|(s, _)| s)
         .filter(|s| themes_of(s).iter().any(|c| c == t.code))
@@ -901,14 +896,7 @@ async fn group_show(
 async fn tag_list(state: &AppState) -> Result<Value, CkanError> {
     let mut tags: Vec<String> = active(state, "")?
         .iter()
-        .flat_map(|(s, _)| {
-            s["keywords"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|k| k.as_str().map(String::from))
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|(s, _)| s.keywords.clone())
         .collect();
     tags.sort();
     tags.dedup();
@@ -931,7 +919,8 @@ async fn datastore_table(
 ) -> Result<gongkai_catalog::PublishedTable, CkanError> {
     let slug = resource.strip_suffix(".csv").unwrap_or(resource);
     state
-        .catalog
+        .publisher
+        .catalog()
         .published_tables()
         .await?
         .into_iter()
@@ -1078,7 +1067,7 @@ async fn datastore_search_sql(
         other => CkanError::validation("query", other.to_string()),
     };
     let prepared = state.engine.prepare(&sql).map_err(invalid)?;
-    let tables = state.catalog.published_tables().await?;
+    let tables = state.publisher.catalog().published_tables().await?;
     let stream = state
         .engine
         .execute(prepared, tables)

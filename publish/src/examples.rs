@@ -2,7 +2,8 @@
 //! so a newcomer sees data at once. They are embedded in the binary, so this
 //! works from any working directory.
 
-use crate::{AppState, publishing};
+use crate::ingesting::Uploader;
+use crate::{Error, Publisher};
 use gongkai_catalog::{Approval, NewAgency, NewDataset, Submission};
 
 /// One example dataset.
@@ -99,88 +100,89 @@ pub const EXAMPLES: &[Example] = &[
 /// Creates the example agencies, then uploads, reviews and publishes every
 /// example dataset through the normal workflow (uploaded by `examples`,
 /// reviewed and published by `system`).
-pub async fn load(state: &AppState) -> anyhow::Result<()> {
-    for (slug, name, name_en, parent, kind) in AGENCIES {
-        if state.catalog.agency(slug).await.is_ok() {
-            continue;
-        }
-        state
-            .catalog
-            .add_agency(
-                &NewAgency {
-                    slug: (*slug).into(),
-                    name: (*name).into(),
-                    name_en: Some((*name_en).into()),
-                    parent: parent.map(Into::into),
-                    kind: Some((*kind).into()),
-                    review_required: Some(true),
-                },
-                "system",
-            )
-            .await?;
-    }
-    for ex in EXAMPLES {
-        let dataset = state
-            .catalog
-            .create_dataset(
-                &NewDataset {
-                    slug: ex.slug.into(),
-                    title: ex.title.into(),
-                    description: Some(ex.description.into()),
-                    agency: Some(ex.agency.into()),
-                    meta: gongkai_catalog::Metadata {
-                        title_en: Some(ex.title_en.into()),
-                        themes: ex.themes.iter().map(|t| (*t).to_string()).collect(),
-                        keywords: ex.keywords.iter().map(|k| (*k).to_string()).collect(),
-                        ..Default::default()
+impl Publisher {
+    /// Loads the example agencies and datasets (see [`EXAMPLES`]); a failing
+    /// example is an error naming its file.
+    pub async fn load_examples(&self) -> Result<(), Error> {
+        for (slug, name, name_en, parent, kind) in AGENCIES {
+            if self.catalog.agency(slug).await.is_ok() {
+                continue;
+            }
+            self.catalog
+                .add_agency(
+                    &NewAgency {
+                        slug: (*slug).into(),
+                        name: (*name).into(),
+                        name_en: Some((*name_en).into()),
+                        parent: parent.map(Into::into),
+                        kind: Some((*kind).into()),
+                        review_required: Some(true),
                     },
-                    ..NewDataset::default()
-                },
-                "system",
-            )
-            .await?;
-        let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
-            bytes::Bytes::from_static(ex.bytes),
-        )]);
-        let version = publishing::upload(
-            state,
-            &dataset,
-            publishing::Uploader {
-                user: "examples",
-                role: gongkai_catalog::Role::Admin,
-            },
-            ex.file_name,
-            None,
-            body,
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
-        let note = Submission {
-            change_note: Some("示例数据 / example data".into()),
-            correction_notice: None,
-        };
-        state
-            .catalog
-            .submit_version(&dataset, version.number, &note, "examples")
-            .await?;
-        let approval = Approval {
-            comment: Some("示例数据，已完成保密审查 / example data, reviewed".into()),
-            confidentiality_reviewed: true,
-            redaction_confirmed: true,
-            publish_at: None,
-        };
-        state
-            .catalog
-            .approve_version(&dataset, version.number, &approval, "system")
-            .await?;
-        publishing::publish(state, &dataset, version.number, "system")
-            .await
-            .map_err(|e| anyhow::anyhow!("example {}: {e}", ex.file_name))?;
-        tracing::info!(
-            slug = ex.slug,
-            rows = version.rows,
-            "example dataset published"
-        );
+                    "system",
+                )
+                .await?;
+        }
+        for ex in EXAMPLES {
+            let dataset = self
+                .catalog
+                .create_dataset(
+                    &NewDataset {
+                        slug: ex.slug.into(),
+                        title: ex.title.into(),
+                        description: Some(ex.description.into()),
+                        agency: Some(ex.agency.into()),
+                        meta: gongkai_catalog::Metadata {
+                            title_en: Some(ex.title_en.into()),
+                            themes: ex.themes.iter().map(|t| (*t).to_string()).collect(),
+                            keywords: ex.keywords.iter().map(|k| (*k).to_string()).collect(),
+                            ..Default::default()
+                        },
+                        ..NewDataset::default()
+                    },
+                    "system",
+                )
+                .await?;
+            let body = futures::stream::iter([Ok::<_, std::convert::Infallible>(
+                bytes::Bytes::from_static(ex.bytes),
+            )]);
+            let version = self
+                .upload(
+                    &dataset,
+                    Uploader {
+                        user: "examples",
+                        role: gongkai_catalog::Role::Admin,
+                    },
+                    ex.file_name,
+                    None,
+                    body,
+                )
+                .await
+                .map_err(|e| Error::internal(format!("example {}: {e}", ex.file_name)))?;
+            let note = Submission {
+                change_note: Some("示例数据 / example data".into()),
+                correction_notice: None,
+            };
+            self.catalog
+                .submit_version(&dataset, version.number, &note, "examples")
+                .await?;
+            let approval = Approval {
+                comment: Some("示例数据，已完成保密审查 / example data, reviewed".into()),
+                confidentiality_reviewed: true,
+                redaction_confirmed: true,
+                publish_at: None,
+            };
+            self.catalog
+                .approve_version(&dataset, version.number, &approval, "system")
+                .await?;
+            self.publish(&dataset, version.number, "system")
+                .await
+                .map_err(|e| Error::internal(format!("example {}: {e}", ex.file_name)))?;
+            tracing::info!(
+                slug = ex.slug,
+                rows = version.rows,
+                "example dataset published"
+            );
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -1,28 +1,28 @@
-//! HTTP routes.
+//! The JSON API: one module per resource, each handler a thin HTTP wrapper
+//! over a use case of the application (`gongkai_publish::Publisher`) or the
+//! query engine. [`OPERATIONS`] is the one table of the API: the router is
+//! built from it and `/openapi.json` describes it.
 
 pub(crate) mod accounts;
 pub(crate) mod ckan;
 pub(crate) mod datasets;
 pub(crate) mod downloads;
 pub(crate) mod feeds;
+pub(crate) mod results;
 pub(crate) mod rows;
 pub(crate) mod sql;
-
-pub(crate) use datasets::dataset_summary;
 
 use crate::error::Code;
 use crate::{ApiError, AppState};
 use arrow::record_batch::RecordBatch;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use gongkai_query::{Format, ResultEncoder};
 use serde_json::json;
-use tower_http::cors::CorsLayer;
-use tower_http::trace::TraceLayer;
 
 /// One API operation, as documented in `/openapi.json`.
 pub struct Operation {
@@ -97,118 +97,114 @@ pub const OPERATIONS: &[Operation] = ops! {
     "POST" "/api/action/{name}" "ckan.action_unversioned.post" "public" "CKAN action API (the address ckanapi uses)";
 };
 
-/// The whole application router.
-pub fn router(state: AppState) -> Router {
-    use axum::routing::{delete, patch};
-    let uploads = Router::new()
-        .route("/api/v1/datasets/{slug}/uploads", post(datasets::upload))
-        // Uploads are streamed and limited by `max_upload_bytes` in the handler.
-        .layer(DefaultBodyLimit::disable());
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/openapi.json", get(openapi))
-        .route("/catalog.jsonld", get(feeds::dcat_jsonld))
-        .route("/catalog.ttl", get(feeds::dcat_turtle))
-        .route("/data.json", get(feeds::data_json))
-        .route("/sitemap.xml", get(feeds::sitemap))
-        .route("/api/v1/catalogue.csv", get(feeds::catalogue_csv))
-        .route("/api/v1/catalogue.xlsx", get(feeds::catalogue_xlsx))
-        .route("/api/v1/login", post(accounts::login))
-        .route("/api/v1/logout", post(accounts::logout))
-        .route("/api/v1/me", get(accounts::me))
-        .route(
-            "/api/v1/agencies",
-            get(accounts::agencies).post(accounts::add_agency),
-        )
-        .route("/api/v1/agencies/{slug}", get(accounts::agency))
-        .route(
-            "/api/v1/agencies/{slug}/deadlines",
-            get(accounts::agency_deadlines),
-        )
-        .route("/api/v1/admin/deadlines", get(accounts::admin_deadlines))
-        .route(
-            "/api/v1/users",
-            get(accounts::users).post(accounts::add_user),
-        )
-        .route("/api/v1/users/{name}", patch(accounts::patch_user))
-        .route(
-            "/api/v1/tokens",
-            get(accounts::tokens).post(accounts::add_token),
-        )
-        .route("/api/v1/tokens/{id}", delete(accounts::revoke_token))
-        .route("/api/v1/audit", get(accounts::audit))
-        .route("/api/v1/review-queue", get(datasets::review_queue))
-        .route(
-            "/api/v1/datasets",
-            get(datasets::list).post(datasets::create),
-        )
-        .route(
-            "/api/v1/datasets/{slug}",
-            get(datasets::show).patch(datasets::patch),
-        )
-        .route("/api/v1/datasets/{slug}/withdraw", post(datasets::withdraw))
-        .route("/api/v1/datasets/{slug}/versions", get(datasets::versions))
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}",
-            get(datasets::version),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/columns",
-            patch(datasets::describe_columns),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/redaction",
-            axum::routing::put(datasets::redaction),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/submit",
-            post(datasets::submit),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/approve",
-            post(datasets::approve),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/reject",
-            post(datasets::reject),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/publish",
-            post(datasets::publish),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/rows",
-            get(rows::version),
-        )
-        .route(
-            "/api/v1/datasets/{slug}/versions/{number}/{file}",
-            get(downloads::version_file),
-        )
-        .route("/api/v1/datasets/{slug}/rows", get(rows::latest))
-        .route(
-            "/api/v1/datasets/{slug}/{file}",
-            get(downloads::latest_file),
-        )
-        .route("/api/v1/sql", get(sql::get).post(sql::post))
-        .route("/api/v1/tables", get(rows::tables))
-        .route("/api/3/action/{name}", get(ckan::action).post(ckan::action))
-        .route("/api/action/{name}", get(ckan::action).post(ckan::action))
-        .merge(uploads)
-        .merge(crate::web::router())
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(1 << 20))
-        // A body that stalls (slow or stuck client) is abandoned.
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            std::time::Duration::from_secs(state.settings.body_idle_timeout_secs.max(1)),
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::ratelimit::limit,
-        ))
-        .layer(CorsLayer::permissive())
-        .layer(axum::middleware::from_fn(crate::web::security_headers))
-        .layer(TraceLayer::new_for_http().make_span_with(crate::logging::request_span))
-        .with_state(state)
+/// The handler of the operation `id`, serving `method` (`None` for an id
+/// without one: a test proves every operation has one).
+fn handler(id: &str, method: MethodFilter) -> Option<MethodRouter<AppState>> {
+    macro_rules! route {
+        ($($id:literal => $handler:expr,)+) => {
+            match id {
+                $($id => Some(axum::routing::on(method, $handler)),)+
+                _ => None,
+            }
+        };
+    }
+    route! {
+        "health" => healthz,
+        "openapi" => openapi,
+        "feed.dcat_jsonld" => feeds::dcat_jsonld,
+        "feed.dcat_turtle" => feeds::dcat_turtle,
+        "feed.data_json" => feeds::data_json,
+        "feed.sitemap" => feeds::sitemap,
+        "catalogue.csv" => feeds::catalogue_csv,
+        "catalogue.xlsx" => feeds::catalogue_xlsx,
+        "login" => accounts::login,
+        "logout" => accounts::logout,
+        "me" => accounts::me,
+        "agency.list" => accounts::agencies,
+        "agency.create" => accounts::add_agency,
+        "agency.show" => accounts::agency,
+        "agency.deadlines" => accounts::agency_deadlines,
+        "admin.deadlines" => accounts::admin_deadlines,
+        "user.list" => accounts::users,
+        "user.create" => accounts::add_user,
+        "user.update" => accounts::patch_user,
+        "token.list" => accounts::tokens,
+        "token.create" => accounts::add_token,
+        "token.revoke" => accounts::revoke_token,
+        "audit.list" => accounts::audit,
+        "review.queue" => datasets::review_queue,
+        "dataset.list" => datasets::list,
+        "dataset.create" => datasets::create,
+        "dataset.show" => datasets::show,
+        "dataset.update" => datasets::patch,
+        "dataset.withdraw" => datasets::withdraw,
+        "version.upload" => datasets::upload,
+        "version.list" => datasets::versions,
+        "version.show" => datasets::version,
+        "version.redaction" => datasets::redaction,
+        "version.columns" => datasets::describe_columns,
+        "version.submit" => datasets::submit,
+        "version.approve" => datasets::approve,
+        "version.reject" => datasets::reject,
+        "version.publish" => datasets::publish,
+        "version.rows" => rows::version,
+        "version.download" => downloads::version_file,
+        "dataset.rows" => rows::latest,
+        "dataset.download" => downloads::latest_file,
+        "sql.get" => sql::get,
+        "sql.post" => sql::post,
+        "table.list" => rows::tables,
+        "ckan.action.get" => ckan::action,
+        "ckan.action.post" => ckan::action,
+        "ckan.action_unversioned.get" => ckan::action,
+        "ckan.action_unversioned.post" => ckan::action,
+    }
+}
+
+/// The method filter of a method name in [`OPERATIONS`].
+fn method_filter(method: &str) -> Option<MethodFilter> {
+    Some(match method {
+        "GET" => MethodFilter::GET,
+        "POST" => MethodFilter::POST,
+        "PUT" => MethodFilter::PUT,
+        "PATCH" => MethodFilter::PATCH,
+        "DELETE" => MethodFilter::DELETE,
+        _ => return None,
+    })
+}
+
+/// The API's routes, built from [`OPERATIONS`]: every operation the table
+/// lists is served, and nothing else. Uploads are streamed and limited per
+/// role by the application, so their route lifts the body limit every other
+/// request has (see [`crate::router`]).
+pub fn router() -> Router<AppState> {
+    let mut paths: Vec<(&str, MethodRouter<AppState>)> = Vec::new();
+    for op in OPERATIONS {
+        let Some(h) = method_filter(op.method).and_then(|m| handler(op.id, m)) else {
+            tracing::error!(operation = op.id, "an API operation has no handler");
+            continue;
+        };
+        let h = if op.id == "version.upload" {
+            h.layer(DefaultBodyLimit::disable())
+        } else {
+            h
+        };
+        match paths.iter_mut().find(|(p, _)| *p == op.path) {
+            Some((_, existing)) => {
+                let merged = std::mem::take(existing).merge(h);
+                *existing = merged;
+            }
+            None => paths.push((op.path, h)),
+        }
+    }
+    paths
+        .into_iter()
+        .fold(Router::new(), |r, (path, h)| r.route(path, h))
+}
+
+/// The answer to a path no route serves.
+pub async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no such endpoint")
 }
 
 /// `GET /openapi.json`: OpenAPI 3.1 description generated from [`OPERATIONS`].
@@ -267,11 +263,11 @@ async fn openapi() -> Json<serde_json::Value> {
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    state.catalog.ping().await?;
+    state.publisher.catalog().ping().await?;
     let s = &state.settings.uploads;
     Ok(Json(json!({
         "status": "ok",
-        "ingests": {"running": state.uploads.ingests_running(), "slots": s.max_concurrent_ingests.max(1)},
+        "ingests": {"running": state.publisher.uploads().ingests_running(), "slots": s.max_concurrent_ingests.max(1)},
     })))
 }
 
@@ -376,6 +372,24 @@ pub(crate) fn encode_all(
     Ok(Bytes::from(out))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(Code::NotFound, "no such endpoint")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_a_handler_and_a_method() {
+        for op in OPERATIONS {
+            let method = method_filter(op.method);
+            assert!(method.is_some(), "{} {}", op.method, op.path);
+            assert!(
+                method.and_then(|m| handler(op.id, m)).is_some(),
+                "{} has no handler",
+                op.id
+            );
+        }
+        let mut ids: Vec<&str> = OPERATIONS.iter().map(|o| o.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), OPERATIONS.len(), "an operation id appears twice");
+    }
 }

@@ -9,14 +9,49 @@
 //! upload that waited `queue_secs` for a slot gets 503 `ingest_busy`, its raw
 //! file removed, with `Retry-After`.
 
-use crate::ApiError;
-use crate::error::Code;
-use crate::settings::UploadSettings;
+use crate::Error;
 use gongkai_catalog::Role;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Upload sizes per role and how many uploads and ingests run at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest upload of an editor, in bytes (never above `max_upload_bytes`).
+    pub editor_max_bytes: u64,
+    /// Largest upload of a reviewer, in bytes (never above `max_upload_bytes`).
+    pub reviewer_max_bytes: u64,
+    /// Largest upload of an administrator, in bytes (never above `max_upload_bytes`).
+    pub admin_max_bytes: u64,
+    /// Uploads one user may have in flight at once (429 `too_many_uploads` beyond).
+    pub per_user_concurrent: usize,
+    /// Ingests (decode, detect, type, redact, write Parquet) running at once
+    /// on this server; each may take up to about 1 GiB of memory.
+    pub max_concurrent_ingests: usize,
+    /// Seconds an upload waits for a free ingest slot before 503 `ingest_busy`.
+    pub queue_secs: u64,
+    /// Delimited uploads larger than this many bytes are ingested in two
+    /// streaming passes (memory independent of the file size).
+    pub stream_above_bytes: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        UploadSettings {
+            editor_max_bytes: 256 << 20,
+            reviewer_max_bytes: 1 << 30,
+            admin_max_bytes: 1 << 30,
+            per_user_concurrent: 2,
+            max_concurrent_ingests: 2,
+            queue_secs: 120,
+            stream_above_bytes: 32 << 20,
+        }
+    }
+}
 
 /// Shared admission state of one server.
 #[derive(Debug)]
@@ -73,17 +108,15 @@ impl UploadGate {
     }
 
     /// Admits one more upload of `user`, or 429 `too_many_uploads`.
-    pub fn admit(self: &Arc<Self>, user: &str) -> Result<UploadTicket, ApiError> {
+    pub fn admit(self: &Arc<Self>, user: &str) -> Result<UploadTicket, Error> {
         let limit = self.settings.per_user_concurrent.max(1);
         let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(user.to_string()).or_insert(0);
         if *n >= limit {
-            return Err(ApiError::new(Code::TooManyUploads,
-                format!(
-                    "you already have {n} upload(s) in progress (at most {limit} at once); wait for one to finish / 您已有 {n} 个上传正在处理，请等待完成后再上传"
-                ),
-            )
-            .with_details(serde_json::json!({"retry_after_secs": 5, "limit": limit})));
+            return Err(Error::TooManyUploads {
+                in_flight: *n,
+                limit,
+            });
         }
         *n += 1;
         Ok(UploadTicket {
@@ -93,19 +126,15 @@ impl UploadGate {
     }
 
     /// Waits for an ingest slot, at most `queue_secs`; then 503 `ingest_busy`.
-    pub async fn ingest_slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+    pub async fn ingest_slot(&self) -> Result<OwnedSemaphorePermit, Error> {
         let wait = Duration::from_secs(self.settings.queue_secs);
         match tokio::time::timeout(wait, Arc::clone(&self.ingests).acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(closed)) => Err(ApiError::internal(closed)),
-            Err(_) => Err(ApiError::new(Code::IngestBusy,
-                format!(
-                    "all {} ingest slots stayed busy for {} s; the upload was not kept, send it again later / 处理队列繁忙，本次上传未保存，请稍后重试",
-                    self.settings.max_concurrent_ingests.max(1),
-                    self.settings.queue_secs
-                ),
-            )
-            .with_details(serde_json::json!({"retry_after_secs": 30}))),
+            Ok(Err(closed)) => Err(Error::internal(closed)),
+            Err(_) => Err(Error::IngestBusy {
+                slots: self.settings.max_concurrent_ingests.max(1),
+                waited_secs: self.settings.queue_secs,
+            }),
         }
     }
 
@@ -145,8 +174,7 @@ mod tests {
         let a = g.admit("clerk").unwrap();
         let _b = g.admit("clerk").unwrap();
         let e = g.admit("clerk").unwrap_err();
-        assert_eq!(e.status(), axum::http::StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(e.code.name(), "too_many_uploads");
+        assert_eq!(e.code(), gongkai_codes::Code::TooManyUploads);
         // Others are not affected.
         let _c = g.admit("other").unwrap();
         drop(a);
@@ -159,8 +187,7 @@ mod tests {
         let held = g.ingest_slot().await.unwrap();
         assert_eq!(g.ingests_running(), 1);
         let e = g.ingest_slot().await.unwrap_err();
-        assert_eq!(e.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(e.code.name(), "ingest_busy");
+        assert_eq!(e.code(), gongkai_codes::Code::IngestBusy);
         drop(held);
         assert!(g.ingest_slot().await.is_ok());
     }
