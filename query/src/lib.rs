@@ -17,8 +17,10 @@ mod error;
 mod pool;
 mod rows;
 mod sandbox;
+mod tables;
 
 pub use encode::{Format, ResultEncoder};
 pub use engine::{Limits, Prepared, QueryEngine, QueryStream};
 pub use error::{Error, Position, Result};
 pub use rows::{Cursor, DEFAULT_PAGE_SIZE, Filter, MAX_PAGE_SIZE, Op, RowPage, RowQuery};
+pub use tables::{TableColumn, TableInfo, TableVersion};

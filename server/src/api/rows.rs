@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use gongkai_catalog::{Dataset, PublishedTable, Version};
 use gongkai_query::{ResultEncoder, RowQuery};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 type Pairs = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
 
@@ -146,44 +145,6 @@ async fn page(
 /// `GET /api/v1/tables`: every table SQL can read, with its columns.
 pub async fn tables(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let published = state.publisher.catalog().published_tables().await?;
-    let mut by_slug: BTreeMap<&str, Vec<&PublishedTable>> = BTreeMap::new();
-    for t in &published {
-        by_slug.entry(t.slug.as_str()).or_default().push(t);
-    }
-    let mut out = Vec::new();
-    for (slug, versions) in by_slug {
-        let Some(latest) = versions.iter().find(|t| t.is_latest) else {
-            continue;
-        };
-        let schema = state.engine.schema_of(latest).await?;
-        let columns: Vec<Value> = schema
-            .fields()
-            .iter()
-            .map(|f| {
-                let meta = f.metadata();
-                let path = meta
-                    .get("gongkai:path")
-                    .and_then(|p| serde_json::from_str::<Value>(p).ok());
-                json!({
-                    "name": f.name(),
-                    "type": f.data_type().to_string(),
-                    "nullable": f.is_nullable(),
-                    "unit": meta.get("gongkai:unit"),
-                    "path": path,
-                })
-            })
-            .collect();
-        out.push(json!({
-            "name": slug,
-            "version": latest.version,
-            "versions": versions.iter().map(|t| json!({
-                "version": t.version,
-                "name": format!("{slug}@v{}", t.version),
-            })).collect::<Vec<_>>(),
-            "columns": columns,
-            "dataset": format!("/api/v1/datasets/{slug}"),
-            "rows": format!("/api/v1/datasets/{slug}/rows"),
-        }));
-    }
-    Ok(Json(json!({ "tables": out })))
+    let tables = state.engine.tables(&published).await?;
+    Ok(Json(json!({ "tables": tables })))
 }
